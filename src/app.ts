@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { limitsFrom } from "./config";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import { describeError, log } from "./log";
+import { authRoutes } from "./routes/auth";
+import { conversationRoutes } from "./routes/conversations";
+import { healthRoutes } from "./routes/health";
+import { inboxRoutes } from "./routes/inbox";
+import { userRoutes } from "./routes/users";
+import { SECURITY_HEADERS } from "./security-headers";
+
+export const app = new Hono<AppEnv>();
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+app.use(async (c, next) => {
+  c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
+  c.set("limits", limitsFrom(c.env));
+  await next();
+  // A 101 carries the object's WebSocket; its headers are the runtime's to set.
+  if (c.res.status === 101) return;
+  c.header("x-request-id", c.get("requestId"));
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value, { append: false });
+});
+
+// Bodies are JSON and bounded before anything parses them (API.md: 400 and 413).
+app.use("/api/*", async (c, next) => {
+  const method = c.req.method;
+  if (method !== "POST" && method !== "PATCH" && method !== "PUT") return next();
+  const length = c.req.header("content-length");
+  const hasBody = length !== undefined ? length !== "0" : c.req.raw.body !== null;
+  if (hasBody) {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
+    if (!JSON_TYPE.test(type)) throw new ApiError("bad_request", "Request bodies must be application/json");
+  }
+  const max = c.get("limits").maxBodyBytes;
+  return bodyLimit({
+    maxSize: max,
+    onError: () => {
+      throw new ApiError("payload_too_large", `Request bodies are limited to ${max} bytes`);
+    },
+  })(c, next);
+});
+
+app.route("/", healthRoutes);
+app.route("/api/auth", authRoutes);
+app.route("/api", userRoutes);
+app.route("/api/conversations", conversationRoutes);
+app.route("/api/inbox", inboxRoutes);
+
+app.notFound((c) => {
+  return new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse();
+});
+
+// The one place an error becomes a response: API.md's JSON shape, never a stack trace.
+app.onError((err, c) => {
+  const requestId = c.get("requestId");
+  let apiError: ApiError;
+  if (err instanceof ApiError) {
+    apiError = err;
+  } else if (err instanceof HTTPException && err.status < 500) {
+    // Hono's own 4xx (e.g. malformed JSON from the validator).
+    apiError = new ApiError(err.status === 413 ? "payload_too_large" : "bad_request", err.message || "Bad request");
+  } else {
+    log("error", "unhandled_error", {
+      requestId,
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      ...describeError(err),
+    });
+    apiError = new ApiError("internal", `Internal error (request id ${requestId})`);
+  }
+  const res = apiError.toResponse({ "x-request-id": requestId });
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.headers.set(name, value);
+  return res;
+});

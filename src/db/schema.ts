@@ -1,0 +1,94 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Times are ISO-8601 UTC strings: they sort correctly as text and go to clients unchanged.
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    // Stored lower-cased so the unique index is case-insensitive.
+    email: text("email").notNull(),
+    // "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>": the cost travels with the hash so it can rise later.
+    passwordHash: text("password_hash").notNull(),
+    firstName: text("first_name").notNull(),
+    lastName: text("last_name").notNull(),
+    avatarUrl: text("avatar_url"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("users_email_unique").on(t.email),
+    index("users_first_name_idx").on(t.firstName),
+    index("users_last_name_idx").on(t.lastName),
+  ],
+);
+
+export const conversations = sqliteTable(
+  "conversations",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["direct", "group"] }).notNull(),
+    title: text("title"),
+    // "<smaller user id>:<larger user id>" for direct conversations, null for groups. The unique
+    // index is what keeps one direct conversation per pair when two first requests race.
+    directKey: text("direct_key"),
+    createdBy: text("created_by").notNull(),
+    createdAt: text("created_at").notNull(),
+    // Time of the latest activity; the inbox orders by it.
+    updatedAt: text("updated_at").notNull(),
+    lastSeq: integer("last_seq").notNull().default(0),
+  },
+  (t) => [uniqueIndex("conversations_direct_key_unique").on(t.directKey)],
+);
+
+export const participants = sqliteTable(
+  "participants",
+  {
+    conversationId: text("conversation_id")
+      .notNull()
+      .references(() => conversations.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    lastReadSeq: integer("last_read_seq").notNull().default(0),
+    // Direct conversations: hidden while lastSeq <= hiddenAtSeq ("hidden until the next message").
+    hiddenAtSeq: integer("hidden_at_seq"),
+    // Groups: set when the user left; the row stays so history keeps its authors.
+    leftAt: text("left_at"),
+    joinedAt: text("joined_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.userId] }),
+    index("participants_user_idx").on(t.userId, t.conversationId),
+  ],
+);
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    conversationId: text("conversation_id")
+      .notNull()
+      .references(() => conversations.id),
+    seq: integer("seq").notNull(),
+    senderId: text("sender_id")
+      .notNull()
+      .references(() => users.id),
+    body: text("body").notNull(),
+    clientId: text("client_id"),
+    createdAt: text("created_at").notNull(),
+    editedAt: text("edited_at"),
+    deletedAt: text("deleted_at"),
+  },
+  (t) => [
+    uniqueIndex("messages_conversation_seq_unique").on(t.conversationId, t.seq),
+    uniqueIndex("messages_client_id_unique")
+      .on(t.conversationId, t.senderId, t.clientId)
+      .where(sql`${t.clientId} IS NOT NULL`),
+  ],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type ConversationRow = typeof conversations.$inferSelect;
+export type ParticipantRow = typeof participants.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;

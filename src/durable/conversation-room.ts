@@ -1,0 +1,671 @@
+import { DurableObject } from "cloudflare:workers";
+import { type Limits, limitsFrom } from "../config";
+import { openDb } from "../db/client";
+import { addParticipantRows, loadRoomSnapshot, markHidden, markLeft } from "../db/conversations";
+import { mirrorConversation } from "../db/mirror";
+import { ApiError, encodeForRpc, notFound } from "../errors";
+import { newId, nowIso } from "../ids";
+import { describeError, log } from "../log";
+import { CloseCode } from "../protocol/close-codes";
+import { type ClientFrame, ClientFrameSchema, PING, PONG, type RoomEvent } from "../protocol/frames";
+import type { Conversation, Message, User } from "../protocol/models";
+import { conversationView, messageView } from "../views";
+import { type MemberRow, type RoomMeta, RoomStorage, type StoredMessage } from "./room-storage";
+import { type SocketAttachment, SocketSet, frameExceeds, safeSend } from "./sockets";
+
+/** Who is calling: the Worker passes the verified user, never the client's word for it. */
+export interface RoomCaller {
+  conversationId: string;
+  userId: string;
+}
+
+export interface SendResult {
+  message: Message;
+  /** false when the clientId had been used: the original message is returned, nothing is stored. */
+  created: boolean;
+}
+
+export interface HistoryQuery {
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+/** Headers the Worker sets on the internal WebSocket upgrade request (clients cannot reach the object). */
+export const ROOM_HEADERS = {
+  conversationId: "x-chat-conversation",
+  userId: "x-chat-user",
+  tokenExp: "x-chat-token-exp",
+} as const;
+
+const MIRROR_BATCH = 200;
+const RATE_WINDOW_MS = 10_000;
+
+/**
+ * One conversation: the single writer that numbers its messages, stores them durably in its own
+ * SQLite log before acknowledging, fans them out to hibernatable sockets, copies them to D1 through
+ * an outbox, and tells the participants' inboxes about activity (coalesced per window).
+ */
+export class ConversationRoom extends DurableObject<Env> {
+  private readonly store: RoomStorage;
+  private readonly sockets: SocketSet;
+  private readonly limits: Limits;
+  private meta: RoomMeta | null;
+  private members = new Map<string, MemberRow>();
+  private lastSeq = 0;
+  private loading: Promise<void> | null = null;
+  // Ephemeral by design: losing these on eviction only resets a rate window or a typing throttle.
+  private readonly rate = new Map<string, { start: number; count: number }>();
+  private readonly typingAt = new Map<string, number>();
+  private mirroring: Promise<void> | null = null;
+  private alarmAt: number | null = null;
+  private notifyAll = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new RoomStorage(ctx.storage);
+    this.sockets = new SocketSet(ctx);
+    this.limits = limitsFrom(env);
+    this.meta = this.store.readMeta();
+    if (this.meta) this.loadFromStorage();
+    // Keep-alives are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  // ---- RPC methods, called by the Worker with a verified caller ----
+
+  async view(caller: RoomCaller): Promise<Conversation> {
+    return this.rpc(caller, (member) => this.viewFor(member));
+  }
+
+  async send(
+    caller: RoomCaller,
+    input: { body: string; clientId?: string | undefined },
+    options: { awaitMirror?: boolean } = {},
+  ): Promise<SendResult> {
+    return this.rpc(caller, async (member) => {
+      const { message, created } = this.commitSend(member.id, input.body, input.clientId ?? null);
+      const view = this.messageView(message);
+      if (created) {
+        this.sockets.broadcast(JSON.stringify({ type: "message", message: view } satisfies RoomEvent));
+        this.afterMessage();
+        if (options.awaitMirror) await this.mirrorNow();
+      }
+      return { message: view, created };
+    });
+  }
+
+  async edit(caller: RoomCaller, messageId: string, body: string): Promise<Message> {
+    return this.rpc(caller, async (member) => {
+      const view = this.commitEdit(member.id, messageId, body);
+      await this.mirrorNow();
+      return view;
+    });
+  }
+
+  async remove(caller: RoomCaller, messageId: string): Promise<Message> {
+    return this.rpc(caller, async (member) => {
+      const view = this.commitDelete(member.id, messageId);
+      await this.mirrorNow();
+      return view;
+    });
+  }
+
+  async history(caller: RoomCaller, query: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }> {
+    return this.rpc(caller, () => {
+      const limit = Math.max(1, Math.min(query.limit, this.limits.historyPageMax));
+      let rows: StoredMessage[];
+      let hasMore: boolean;
+      if (query.after !== undefined) {
+        rows = this.store.messagesAfter(query.after, limit + 1);
+        hasMore = rows.length > limit;
+        rows = rows.slice(0, limit);
+      } else {
+        rows = this.store.messagesBefore(query.before ?? this.lastSeq + 1, limit + 1);
+        hasMore = rows.length > limit;
+        rows = rows.slice(rows.length - Math.min(rows.length, limit));
+      }
+      return { messages: rows.map((m) => this.messageView(m)), hasMore };
+    });
+  }
+
+  async markRead(caller: RoomCaller, seq: number): Promise<void> {
+    return this.rpc(caller, async (member) => {
+      if (this.commitRead(member, seq)) await this.mirrorNow();
+    });
+  }
+
+  /** Groups only: adds users (already checked to exist by the Worker) and announces it to them. */
+  async addMembers(caller: RoomCaller, users: User[]): Promise<Conversation> {
+    return this.rpc(caller, async (member) => {
+      const meta = this.requireMeta();
+      if (meta.kind !== "group") {
+        throw new ApiError("validation_failed", "Participants can only be added to group conversations");
+      }
+      const fresh = users.filter((u) => !this.members.get(u.id)?.active);
+      const activeCount = [...this.members.values()].filter((m) => m.active).length;
+      if (activeCount + fresh.length > this.limits.maxGroupSize) {
+        throw new ApiError("validation_failed", `A group has at most ${this.limits.maxGroupSize} participants`, {
+          details: [{ path: "userIds", message: "too many participants" }],
+        });
+      }
+      if (fresh.length > 0) {
+        const now = nowIso();
+        await addParticipantRows(openDb(this.env.DB), meta.id, fresh.map((u) => u.id), now);
+        this.store.transaction(() => {
+          for (const u of fresh) this.store.upsertMember(u, now);
+        });
+        this.loadFromStorage();
+        await this.announceCreated(fresh.map((u) => u.id));
+        this.queueInboxNotify("all");
+      }
+      return this.viewFor(member);
+    });
+  }
+
+  /**
+   * Takes the conversation out of the caller's inbox: a group is left (their sockets close with
+   * 4403), a direct conversation is hidden until its next message.
+   */
+  async removeFromInbox(caller: RoomCaller): Promise<void> {
+    return this.rpc(caller, async (member) => {
+      const meta = this.requireMeta();
+      const db = openDb(this.env.DB);
+      if (meta.kind === "group") {
+        await markLeft(db, meta.id, member.id, nowIso());
+        this.store.setMemberActive(member.id, false);
+        member.active = false;
+        this.sockets.closeUser(member.id, CloseCode.notParticipant, "left the conversation");
+        this.broadcastEvent({ type: "presence", userId: member.id, online: false });
+        this.queueInboxNotify("all");
+      } else {
+        await markHidden(db, meta.id, member.id, this.lastSeq);
+      }
+      await this.inbox(member.id).notify([{ type: "conversation.removed", conversationId: meta.id }]);
+    });
+  }
+
+  /** Sends `conversation.created` to these members' inboxes (the Worker calls it after creating). */
+  async announce(caller: RoomCaller, userIds: string[]): Promise<void> {
+    return this.rpc(caller, () => this.announceCreated(userIds));
+  }
+
+  /** A member changed their profile: later events and history carry the new one. */
+  async updateProfile(conversationId: string, user: User): Promise<void> {
+    await this.ensureLoaded(conversationId);
+    if (!this.members.has(user.id)) return;
+    this.store.updateProfile(user);
+    this.loadFromStorage();
+  }
+
+  // ---- WebSockets (Hibernation API) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    const conversationId = request.headers.get(ROOM_HEADERS.conversationId) ?? "";
+    const userId = request.headers.get(ROOM_HEADERS.userId) ?? "";
+    const tokenExp = Number(request.headers.get(ROOM_HEADERS.tokenExp));
+    try {
+      await this.ensureLoaded(conversationId);
+      const member = this.requireMember(userId);
+      const sinceParam = new URL(request.url).searchParams.get("since");
+      const since = sinceParam === null || sinceParam === "" ? null : Number(sinceParam);
+      if (since !== null && (!Number.isSafeInteger(since) || since < 0)) {
+        throw new ApiError("validation_failed", "since must be a non-negative integer", {
+          details: [{ path: "since", message: "must be a non-negative integer" }],
+        });
+      }
+      const { 0: client, 1: server } = new WebSocketPair();
+      const attachment: SocketAttachment = { chat: 1, userId: member.id, tokenExp };
+      this.ctx.acceptWebSocket(server, [member.id]);
+      server.serializeAttachment(attachment);
+      this.sockets.add(server, attachment);
+      const firstSocket = this.sockets.countFor(member.id) === 1;
+      const ready: RoomEvent = {
+        type: "ready",
+        conversationId: this.requireMeta().id,
+        lastSeq: this.lastSeq,
+        online: this.sockets.onlineUsers(),
+      };
+      safeSend(server, JSON.stringify(ready));
+      if (since !== null) {
+        for (const m of this.store.messagesAfter(since, this.limits.replayLimit)) {
+          safeSend(server, JSON.stringify({ type: "message", message: this.messageView(m) } satisfies RoomEvent));
+        }
+      }
+      if (firstSocket) {
+        this.sockets.broadcast(JSON.stringify({ type: "presence", userId: member.id, online: true } satisfies RoomEvent), {
+          except: server,
+        });
+      }
+      return new Response(null, { status: 101, webSocket: client });
+    } catch (err) {
+      if (err instanceof ApiError) return err.toResponse();
+      log("error", "room_upgrade_failed", { conversationId, ...describeError(err) });
+      return new ApiError("internal", "Internal error").toResponse();
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const attachment = this.sockets.get(ws);
+    if (!attachment) return; // not a socket this room accepted
+    if (frameExceeds(message, this.limits.maxFrameBytes)) {
+      this.dropSocket(ws, CloseCode.frameTooLarge, `frames are limited to ${this.limits.maxFrameBytes} bytes`);
+      return;
+    }
+    if (Date.now() / 1000 >= attachment.tokenExp) {
+      this.dropSocket(ws, CloseCode.tokenInvalid, "token expired");
+      return;
+    }
+    const member = this.members.get(attachment.userId);
+    if (!member?.active) {
+      this.dropSocket(ws, CloseCode.notParticipant, "not a participant");
+      return;
+    }
+    if (typeof message !== "string") {
+      this.sendError(ws, "bad_request", "Frames must be JSON text");
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(message);
+    } catch {
+      this.sendError(ws, "bad_request", "Frames must be JSON");
+      return;
+    }
+    const parsed = ClientFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const clientId = clientIdOf(raw);
+      const known = typeof raw === "object" && raw !== null && ["send", "edit", "delete", "typing", "read"].includes(String((raw as { type?: unknown }).type));
+      const first = parsed.error.issues[0];
+      const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
+      this.sendError(ws, known ? "validation_failed" : "bad_request", known ? detail : "Unknown frame type", clientId);
+      return;
+    }
+    try {
+      this.handleFrame(ws, member, parsed.data);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        this.sendError(ws, err.code, err.message, parsed.data.type === "send" ? parsed.data.clientId : undefined);
+      } else {
+        log("error", "room_frame_failed", { conversationId: this.meta?.id, ...describeError(err) });
+        this.sendError(ws, "internal", "Internal error");
+      }
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.forgetSocket(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.forgetSocket(ws);
+  }
+
+  /** Coalesced inbox notifications, and D1 retries after a failed mirror. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    if (!this.meta) return;
+    const pending = this.store.takeInboxPending();
+    const all = this.notifyAll || this.store.readFlag("notify_all") === "1";
+    this.notifyAll = false;
+    this.store.writeFlag("notify_all", null);
+    const targets = all ? [...this.members.values()].filter((m) => m.active).map((m) => m.id) : pending;
+    await Promise.allSettled(
+      targets.map((userId) => {
+        const member = this.members.get(userId);
+        if (!member?.active) return Promise.resolve();
+        return this.inbox(userId).notify([{ type: "conversation.updated", conversation: this.viewFor(member, true) }]);
+      }),
+    );
+    await this.mirrorNow();
+  }
+
+  // ---- the write paths shared by REST and sockets ----
+
+  private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
+    switch (frame.type) {
+      case "send": {
+        const { message, created } = this.commitSend(member.id, frame.body, frame.clientId);
+        const view = this.messageView(message);
+        safeSend(ws, JSON.stringify({ type: "ack", clientId: frame.clientId, message: view } satisfies RoomEvent));
+        if (created) {
+          this.sockets.broadcast(JSON.stringify({ type: "message", message: view } satisfies RoomEvent), { except: ws });
+          this.afterMessage();
+        }
+        return;
+      }
+      case "edit":
+        this.commitEdit(member.id, frame.messageId, frame.body);
+        this.scheduleMirror();
+        return;
+      case "delete":
+        this.commitDelete(member.id, frame.messageId);
+        this.scheduleMirror();
+        return;
+      case "typing": {
+        const now = Date.now();
+        if (frame.active) {
+          const last = this.typingAt.get(member.id) ?? 0;
+          if (now - last < this.limits.typingThrottleMs) return;
+          this.typingAt.set(member.id, now);
+        } else {
+          this.typingAt.delete(member.id);
+        }
+        this.sockets.broadcast(
+          JSON.stringify({ type: "typing", userId: member.id, active: frame.active } satisfies RoomEvent),
+          { exceptUser: member.id },
+        );
+        return;
+      }
+      case "read":
+        if (this.commitRead(member, frame.seq, ws)) this.scheduleMirror();
+        return;
+    }
+  }
+
+  /** Validates, deduplicates by clientId, rate-limits, numbers and stores one message. */
+  private commitSend(userId: string, rawBody: string, clientId: string | null): { message: StoredMessage; created: boolean } {
+    if (clientId !== null) {
+      const existing = this.store.messageByClientId(userId, clientId);
+      if (existing) return { message: existing, created: false };
+    }
+    const body = this.checkBody(rawBody);
+    this.takeRateToken(userId);
+    const seq = this.lastSeq + 1;
+    const message: StoredMessage = {
+      seq,
+      id: newId("m"),
+      senderId: userId,
+      body,
+      clientId,
+      createdAt: nowIso(),
+      editedAt: null,
+      deletedAt: null,
+    };
+    const member = this.members.get(userId);
+    this.store.transaction(() => {
+      this.store.insertMessage(message);
+      // Sending implies having read everything up to one's own message.
+      if (member && member.lastReadSeq < seq) this.store.setLastRead(userId, seq);
+      if (!this.notifyAll) this.store.writeFlag("notify_all", "1");
+    });
+    this.lastSeq = seq;
+    if (member) member.lastReadSeq = seq;
+    this.notifyAll = true;
+    return { message, created: true };
+  }
+
+  private commitEdit(userId: string, messageId: string, rawBody: string): Message {
+    const body = this.checkBody(rawBody);
+    const message = this.ownMessage(userId, messageId);
+    if (message.deletedAt) throw new ApiError("validation_failed", "A deleted message cannot be edited");
+    const updated: StoredMessage = { ...message, body, editedAt: nowIso() };
+    this.store.updateMessage(updated);
+    return this.afterChange(updated, "message.updated");
+  }
+
+  private commitDelete(userId: string, messageId: string): Message {
+    const message = this.ownMessage(userId, messageId);
+    if (message.deletedAt) return this.messageView(message);
+    const updated: StoredMessage = { ...message, body: "", deletedAt: nowIso() };
+    this.store.updateMessage(updated);
+    return this.afterChange(updated, "message.deleted");
+  }
+
+  /** Moves a member's read position forward (never back); returns whether it moved. */
+  private commitRead(member: MemberRow, seq: number, from?: WebSocket): boolean {
+    const target = Math.min(seq, this.lastSeq);
+    if (target <= member.lastReadSeq) return false;
+    this.store.setLastRead(member.id, target);
+    member.lastReadSeq = target;
+    this.broadcastEvent({ type: "read", userId: member.id, seq: target }, from);
+    this.queueInboxNotify([member.id]);
+    return true;
+  }
+
+  private afterChange(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
+    const view = this.messageView(updated);
+    this.broadcastEvent({ type, message: view });
+    if (updated.seq === this.lastSeq) this.queueInboxNotify("all");
+    return view;
+  }
+
+  private afterMessage(): void {
+    this.scheduleMirror();
+    this.queueInboxNotify("all");
+  }
+
+  private checkBody(raw: string): string {
+    const body = raw.trim();
+    if (body.length === 0 || body.length > this.limits.maxMessageChars) {
+      throw new ApiError("validation_failed", `body must be 1 to ${this.limits.maxMessageChars} characters`, {
+        details: [{ path: "body", message: body.length === 0 ? "must not be empty" : "too long" }],
+      });
+    }
+    return body;
+  }
+
+  private ownMessage(userId: string, messageId: string): StoredMessage {
+    const message = this.store.messageById(messageId);
+    if (!message) throw notFound("Message not found");
+    if (message.senderId !== userId) throw new ApiError("forbidden", "Only the sender can change a message");
+    return message;
+  }
+
+  private takeRateToken(userId: string): void {
+    const now = Date.now();
+    const entry = this.rate.get(userId);
+    if (!entry || now - entry.start >= RATE_WINDOW_MS) {
+      this.rate.set(userId, { start: now, count: 1 });
+      return;
+    }
+    if (entry.count >= this.limits.messageRatePer10s) {
+      throw new ApiError("rate_limited", "Too many messages; slow down", {
+        retryAfterSeconds: Math.max(1, Math.ceil((entry.start + RATE_WINDOW_MS - now) / 1000)),
+      });
+    }
+    entry.count++;
+  }
+
+  // ---- D1 outbox ----
+
+  /** Starts copying dirty rows to D1 unless a pass is running; never delays the caller. */
+  private scheduleMirror(): Promise<void> {
+    if (!this.mirroring) {
+      this.mirroring = this.mirror().finally(() => {
+        this.mirroring = null;
+      });
+      this.ctx.waitUntil(this.mirroring);
+    }
+    return this.mirroring;
+  }
+
+  /** Waits until D1 has everything stored so far (or one attempt failed: the alarm retries). */
+  private async mirrorNow(): Promise<void> {
+    if (this.mirroring) await this.mirroring;
+    await this.scheduleMirror();
+  }
+
+  private async mirror(): Promise<void> {
+    const meta = this.meta;
+    if (!meta) return;
+    const db = openDb(this.env.DB);
+    for (;;) {
+      const messages = this.store.dirtyMessages(MIRROR_BATCH);
+      const reads = this.store.dirtyReads();
+      if (messages.length === 0 && reads.length === 0) return;
+      try {
+        await mirrorConversation(db, meta.id, { messages, reads });
+      } catch (err) {
+        log("warn", "d1_mirror_failed", { conversationId: meta.id, pending: messages.length, ...describeError(err) });
+        this.ensureAlarm(Date.now() + this.limits.outboxRetryMs);
+        return;
+      }
+      this.store.transaction(() => {
+        for (const m of messages) this.store.markSynced(m.seq, m.rev);
+        for (const r of reads) this.store.markReadSynced(r.userId, r.lastReadSeq);
+      });
+    }
+  }
+
+  // ---- inbox notifications ----
+
+  /** Marks inboxes to be told about new activity, at most once per window per room. */
+  private queueInboxNotify(userIds: "all" | string[]): void {
+    if (userIds === "all") {
+      if (!this.notifyAll) {
+        this.store.writeFlag("notify_all", "1");
+        this.notifyAll = true;
+      }
+    } else {
+      for (const id of userIds) this.store.addInboxPending(id);
+    }
+    this.ensureAlarm(Date.now() + this.limits.inboxNotifyWindowMs);
+  }
+
+  private ensureAlarm(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  private async announceCreated(userIds: string[]): Promise<void> {
+    await Promise.allSettled(
+      userIds.map((userId) => {
+        const member = this.members.get(userId);
+        if (!member?.active) return Promise.resolve();
+        return this.inbox(userId).notify([{ type: "conversation.created", conversation: this.viewFor(member) }]);
+      }),
+    );
+  }
+
+  private inbox(userId: string) {
+    return this.env.USER_INBOX.getByName(userId);
+  }
+
+  // ---- state ----
+
+  private async rpc<T>(caller: RoomCaller, fn: (member: MemberRow) => T | Promise<T>): Promise<T> {
+    try {
+      await this.ensureLoaded(caller.conversationId);
+      return await fn(this.requireMember(caller.userId));
+    } catch (err) {
+      // RPC keeps only an Error's message: encode ours so the Worker answers with the same error.
+      if (err instanceof ApiError) throw encodeForRpc(err);
+      log("error", "room_rpc_failed", { conversationId: caller.conversationId, ...describeError(err) });
+      throw err;
+    }
+  }
+
+  /** The first call of a new room loads the conversation and its members from D1, once. */
+  private async ensureLoaded(conversationId: string): Promise<void> {
+    if (this.meta) {
+      if (this.meta.id !== conversationId) throw notFound("Conversation not found");
+      return;
+    }
+    this.loading ??= this.ctx.blockConcurrencyWhile(async () => {
+      if (this.meta) return;
+      const snapshot = await loadRoomSnapshot(openDb(this.env.DB), conversationId);
+      if (!snapshot) return;
+      this.store.transaction(() => {
+        this.store.writeMeta(snapshot.conversation);
+        for (const m of snapshot.members) {
+          this.store.upsertMember(m.user, m.joinedAt);
+          if (!m.active) this.store.setMemberActive(m.user.id, false);
+          if (m.lastReadSeq > 0) this.store.setLastRead(m.user.id, m.lastReadSeq);
+        }
+      });
+      this.meta = snapshot.conversation;
+      this.loadFromStorage();
+    });
+    try {
+      await this.loading;
+    } finally {
+      this.loading = null;
+    }
+    if (this.requireMeta().id !== conversationId) throw notFound("Conversation not found");
+  }
+
+  private loadFromStorage(): void {
+    this.meta = this.store.readMeta();
+    this.members = new Map(this.store.members().map((m) => [m.id, m]));
+    this.lastSeq = this.store.lastSeq();
+    this.notifyAll = this.store.readFlag("notify_all") === "1";
+  }
+
+  private requireMeta(): RoomMeta {
+    if (!this.meta) throw notFound("Conversation not found");
+    return this.meta;
+  }
+
+  /** Non-participants get the same 404 as a conversation that does not exist. */
+  private requireMember(userId: string): MemberRow {
+    const member = this.members.get(userId);
+    if (!member?.active) throw notFound("Conversation not found");
+    return member;
+  }
+
+  private messageView(m: StoredMessage): Message {
+    return messageView(this.requireMeta().id, m, this.members.get(m.senderId));
+  }
+
+  /**
+   * The conversation as one member sees it. Inbox events for very large groups carry only the
+   * first participants (`forInbox`), so one message does not ship the member list to every inbox.
+   */
+  private viewFor(member: MemberRow, forInbox = false): Conversation {
+    const meta = this.requireMeta();
+    const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
+    let participants: User[] = [...this.members.values()]
+      .filter((m) => m.active)
+      .toSorted((a, b) => (a.joinedAt === b.joinedAt ? (a.id < b.id ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1))
+      .map(({ id, firstName, lastName, avatarUrl }) => ({ id, firstName, lastName, avatarUrl }));
+    if (forInbox && participants.length > INBOX_EVENT_PARTICIPANTS) participants = participants.slice(0, INBOX_EVENT_PARTICIPANTS);
+    return conversationView(
+      {
+        id: meta.id,
+        kind: meta.kind,
+        title: meta.title,
+        createdAt: meta.createdAt,
+        updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
+        lastSeq: this.lastSeq,
+      },
+      participants,
+      last ? this.messageView(last) : null,
+      member.lastReadSeq,
+    );
+  }
+
+  private broadcastEvent(event: RoomEvent, except?: WebSocket): void {
+    this.sockets.broadcast(JSON.stringify(event), { except });
+  }
+
+  private sendError(ws: WebSocket, code: string, message: string, clientId?: string): void {
+    const event: RoomEvent = clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId };
+    safeSend(ws, JSON.stringify(event));
+  }
+
+  private dropSocket(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing
+    }
+    this.forgetSocket(ws);
+  }
+
+  private forgetSocket(ws: WebSocket): void {
+    const attachment = this.sockets.remove(ws);
+    if (attachment && this.sockets.countFor(attachment.userId) === 0 && this.members.get(attachment.userId)?.active) {
+      this.broadcastEvent({ type: "presence", userId: attachment.userId, online: false });
+    }
+  }
+}
+
+const INBOX_EVENT_PARTICIPANTS = 100;
+
+function clientIdOf(raw: unknown): string | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const value = (raw as { clientId?: unknown }).clientId;
+  return typeof value === "string" && value.length <= 128 ? value : undefined;
+}

@@ -1,0 +1,277 @@
+import type { User } from "../protocol/models";
+
+/**
+ * The conversation's own durable log in the object's SQLite storage. Writes here are local and
+ * covered by the output gate, so an ack sent after them is only released once they are durable.
+ * D1 receives a copy through the outbox (room-outbox.ts).
+ */
+
+export interface RoomMeta {
+  id: string;
+  kind: "direct" | "group";
+  title: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface MemberRow extends User {
+  active: boolean;
+  lastReadSeq: number;
+  joinedAt: string;
+}
+
+export interface StoredMessage {
+  seq: number;
+  id: string;
+  senderId: string;
+  body: string;
+  clientId: string | null;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+/** A message row with its outbox revision (bumped by every change, cleared once D1 has it). */
+export interface OutboxMessage extends StoredMessage {
+  rev: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+  user_id TEXT PRIMARY KEY,
+  first_name TEXT NOT NULL,
+  last_name TEXT NOT NULL,
+  avatar_url TEXT,
+  active INTEGER NOT NULL,
+  last_read_seq INTEGER NOT NULL DEFAULT 0,
+  read_dirty INTEGER NOT NULL DEFAULT 0,
+  joined_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  sender_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  client_id TEXT,
+  created_at TEXT NOT NULL,
+  edited_at TEXT,
+  deleted_at TEXT,
+  rev INTEGER NOT NULL DEFAULT 1,
+  dirty INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_dirty ON messages (dirty) WHERE dirty = 1;
+CREATE TABLE IF NOT EXISTS inbox_pending (
+  user_id TEXT PRIMARY KEY
+);
+`;
+
+type Row = Record<string, SqlStorageValue>;
+
+const str = (v: SqlStorageValue | undefined): string => (typeof v === "string" ? v : String(v ?? ""));
+const strOrNull = (v: SqlStorageValue | undefined): string | null => (typeof v === "string" ? v : null);
+const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
+
+const MESSAGE_COLUMNS = "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at";
+
+function toMessage(r: Row): StoredMessage {
+  return {
+    seq: num(r.seq),
+    id: str(r.id),
+    senderId: str(r.sender_id),
+    body: str(r.body),
+    clientId: strOrNull(r.client_id),
+    createdAt: str(r.created_at),
+    editedAt: strOrNull(r.edited_at),
+    deletedAt: strOrNull(r.deleted_at),
+  };
+}
+
+function toMember(r: Row): MemberRow {
+  return {
+    id: str(r.user_id),
+    firstName: str(r.first_name),
+    lastName: str(r.last_name),
+    avatarUrl: strOrNull(r.avatar_url),
+    active: num(r.active) === 1,
+    lastReadSeq: num(r.last_read_seq),
+    joinedAt: str(r.joined_at),
+  };
+}
+
+export class RoomStorage {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    this.sql.exec(SCHEMA);
+  }
+
+  /** Runs `fn` as one SQLite transaction: all of it is durable together, or none of it. */
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
+  readMeta(): RoomMeta | null {
+    const row = this.sql.exec("SELECT value FROM meta WHERE key = 'room'").toArray()[0];
+    if (!row) return null;
+    return JSON.parse(str(row.value)) as RoomMeta;
+  }
+
+  writeMeta(meta: RoomMeta): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('room', ?)", JSON.stringify(meta));
+  }
+
+  readFlag(key: string): string | null {
+    const row = this.sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row ? str(row.value) : null;
+  }
+
+  writeFlag(key: string, value: string | null): void {
+    if (value === null) this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+    else this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+
+  members(): MemberRow[] {
+    return this.sql.exec("SELECT * FROM members").toArray().map(toMember);
+  }
+
+  upsertMember(user: User, joinedAt: string): void {
+    this.sql.exec(
+      `INSERT INTO members (user_id, first_name, last_name, avatar_url, active, joined_at)
+       VALUES (?, ?, ?, ?, 1, ?)
+       ON CONFLICT (user_id) DO UPDATE SET active = 1, first_name = excluded.first_name,
+         last_name = excluded.last_name, avatar_url = excluded.avatar_url`,
+      user.id,
+      user.firstName,
+      user.lastName,
+      user.avatarUrl,
+      joinedAt,
+    );
+  }
+
+  updateProfile(user: User): void {
+    this.sql.exec(
+      "UPDATE members SET first_name = ?, last_name = ?, avatar_url = ? WHERE user_id = ?",
+      user.firstName,
+      user.lastName,
+      user.avatarUrl,
+      user.id,
+    );
+  }
+
+  setMemberActive(userId: string, active: boolean): void {
+    this.sql.exec("UPDATE members SET active = ? WHERE user_id = ?", active ? 1 : 0, userId);
+  }
+
+  setLastRead(userId: string, seq: number): void {
+    this.sql.exec("UPDATE members SET last_read_seq = ?, read_dirty = 1 WHERE user_id = ?", seq, userId);
+  }
+
+  lastSeq(): number {
+    const row = this.sql.exec("SELECT MAX(seq) AS s FROM messages").toArray()[0];
+    return num(row?.s);
+  }
+
+  insertMessage(m: StoredMessage): void {
+    this.sql.exec(
+      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.seq,
+      m.id,
+      m.senderId,
+      m.body,
+      m.clientId,
+      m.createdAt,
+      m.editedAt,
+      m.deletedAt,
+    );
+  }
+
+  updateMessage(m: StoredMessage): void {
+    this.sql.exec(
+      "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ?, rev = rev + 1, dirty = 1 WHERE seq = ?",
+      m.body,
+      m.editedAt,
+      m.deletedAt,
+      m.seq,
+    );
+  }
+
+  messageByClientId(senderId: string, clientId: string): StoredMessage | null {
+    const row = this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`, senderId, clientId)
+      .toArray()[0];
+    return row ? toMessage(row) : null;
+  }
+
+  messageById(id: string): StoredMessage | null {
+    const row = this.sql.exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, id).toArray()[0];
+    return row ? toMessage(row) : null;
+  }
+
+  messageBySeq(seq: number): StoredMessage | null {
+    const row = this.sql.exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq = ?`, seq).toArray()[0];
+    return row ? toMessage(row) : null;
+  }
+
+  /** Messages with seq > after, ascending, at most `limit`. */
+  messagesAfter(after: number, limit: number): StoredMessage[] {
+    return this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+      .toArray()
+      .map(toMessage);
+  }
+
+  /** Messages with seq < before, the `limit` closest to it, returned ascending. */
+  messagesBefore(before: number, limit: number): StoredMessage[] {
+    return this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit)
+      .toArray()
+      .map(toMessage)
+      .reverse();
+  }
+
+  dirtyMessages(limit: number): OutboxMessage[] {
+    return this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS}, rev FROM messages WHERE dirty = 1 ORDER BY seq LIMIT ?`, limit)
+      .toArray()
+      .map((r) => ({ ...toMessage(r), rev: num(r.rev) }));
+  }
+
+  /** Clears the dirty flag unless the row changed again since it was read for the outbox. */
+  markSynced(seq: number, rev: number): void {
+    this.sql.exec("UPDATE messages SET dirty = 0 WHERE seq = ? AND rev = ?", seq, rev);
+  }
+
+  dirtyReads(): { userId: string; lastReadSeq: number }[] {
+    return this.sql
+      .exec("SELECT user_id, last_read_seq FROM members WHERE read_dirty = 1")
+      .toArray()
+      .map((r) => ({ userId: str(r.user_id), lastReadSeq: num(r.last_read_seq) }));
+  }
+
+  markReadSynced(userId: string, lastReadSeq: number): void {
+    this.sql.exec(
+      "UPDATE members SET read_dirty = 0 WHERE user_id = ? AND last_read_seq = ?",
+      userId,
+      lastReadSeq,
+    );
+  }
+
+  addInboxPending(userId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO inbox_pending (user_id) VALUES (?)", userId);
+  }
+
+  takeInboxPending(): string[] {
+    const ids = this.sql
+      .exec("SELECT user_id FROM inbox_pending")
+      .toArray()
+      .map((r) => str(r.user_id));
+    this.sql.exec("DELETE FROM inbox_pending");
+    return ids;
+  }
+}

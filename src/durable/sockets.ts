@@ -1,0 +1,129 @@
+/**
+ * What the objects keep per WebSocket, and how they send. The attachment survives hibernation
+ * (it is stored with the socket), so nothing about a socket lives only in memory.
+ */
+
+export interface SocketAttachment {
+  /** Namespaced so a socket accepted by other code is never mistaken for ours. */
+  chat: 1;
+  userId: string;
+  /** Token expiry, seconds since the epoch: the socket is closed with 4401 on its first frame after it. */
+  tokenExp: number;
+}
+
+export function readAttachment(ws: WebSocket): SocketAttachment | null {
+  let value: unknown;
+  try {
+    value = ws.deserializeAttachment();
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const a = value as Partial<SocketAttachment>;
+  if (a.chat !== 1 || typeof a.userId !== "string" || typeof a.tokenExp !== "number") return null;
+  return { chat: 1, userId: a.userId, tokenExp: a.tokenExp };
+}
+
+/**
+ * Sends without throwing: getWebSockets() can return sockets that are already closing, and a send
+ * on one of them throws. A failed send is not an error for anyone else in the room.
+ */
+export function safeSend(ws: WebSocket, data: string): boolean {
+  try {
+    ws.send(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function safeClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed or closing: nothing left to do.
+  }
+}
+
+/**
+ * Whether a frame's UTF-8 size is over `max` bytes. A string's UTF-8 size is between its UTF-16
+ * length and three times it, so the encoder only runs for frames near the limit.
+ */
+export function frameExceeds(message: string | ArrayBuffer, max: number): boolean {
+  if (typeof message !== "string") return message.byteLength > max;
+  if (message.length > max) return true;
+  if (message.length * 3 <= max) return false;
+  return new TextEncoder().encode(message).byteLength > max;
+}
+
+/** A live set of accepted sockets with their attachments, rebuilt from the runtime after a wake-up. */
+export class SocketSet {
+  private sockets: Map<WebSocket, SocketAttachment> | null = null;
+
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  private all(): Map<WebSocket, SocketAttachment> {
+    if (!this.sockets) {
+      this.sockets = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        if (ws.readyState !== WebSocket.OPEN) continue;
+        const a = readAttachment(ws);
+        if (a) this.sockets.set(ws, a);
+      }
+    }
+    return this.sockets;
+  }
+
+  add(ws: WebSocket, a: SocketAttachment): void {
+    this.all().set(ws, a);
+  }
+
+  remove(ws: WebSocket): SocketAttachment | undefined {
+    const map = this.all();
+    const a = map.get(ws) ?? readAttachment(ws) ?? undefined;
+    map.delete(ws);
+    return a;
+  }
+
+  get(ws: WebSocket): SocketAttachment | undefined {
+    return this.all().get(ws) ?? readAttachment(ws) ?? undefined;
+  }
+
+  entries(): IterableIterator<[WebSocket, SocketAttachment]> {
+    return this.all().entries();
+  }
+
+  get size(): number {
+    return this.all().size;
+  }
+
+  countFor(userId: string): number {
+    let n = 0;
+    for (const a of this.all().values()) if (a.userId === userId) n++;
+    return n;
+  }
+
+  onlineUsers(): string[] {
+    return [...new Set([...this.all().values()].map((a) => a.userId))];
+  }
+
+  /** Sends one serialized event to every socket, skipping `except` and (optionally) one user's sockets. */
+  broadcast(data: string, options: { except?: WebSocket; exceptUser?: string } = {}): void {
+    for (const [ws, a] of this.all()) {
+      if (ws === options.except || a.userId === options.exceptUser) continue;
+      if (!safeSend(ws, data)) this.all().delete(ws);
+    }
+  }
+
+  sendToUser(userId: string, data: string): void {
+    for (const [ws, a] of this.all()) if (a.userId === userId && !safeSend(ws, data)) this.all().delete(ws);
+  }
+
+  closeUser(userId: string, code: number, reason: string): void {
+    for (const [ws, a] of this.all()) {
+      if (a.userId !== userId) continue;
+      safeClose(ws, code, reason);
+      this.all().delete(ws);
+    }
+  }
+}

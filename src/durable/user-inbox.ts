@@ -1,0 +1,80 @@
+import { DurableObject } from "cloudflare:workers";
+import { limitsFrom } from "../config";
+import { CloseCode } from "../protocol/close-codes";
+import { type InboxEvent, PING, PONG } from "../protocol/frames";
+import { type SocketAttachment, SocketSet, frameExceeds, safeSend } from "./sockets";
+
+/** Headers the Worker sets on the internal upgrade request to an inbox. */
+export const INBOX_HEADERS = {
+  userId: "x-chat-user",
+  tokenExp: "x-chat-token-exp",
+} as const;
+
+/**
+ * One user's inbox: every open tab and device of theirs holds a socket here and hears about new
+ * threads and activity in any of their conversations. It stores nothing; an inbox nobody has open
+ * drops the notice, and the next inbox page from D1 is the truth.
+ */
+export class UserInbox extends DurableObject<Env> {
+  private readonly sockets: SocketSet;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sockets = new SocketSet(ctx);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** Called by conversation rooms; serializes each event once for all of the user's sockets. */
+  async notify(events: InboxEvent[]): Promise<void> {
+    if (this.sockets.size === 0) return;
+    for (const event of events) this.sockets.broadcast(JSON.stringify(event));
+  }
+
+  /** How many sockets are open (for tests and diagnostics). */
+  async socketCount(): Promise<number> {
+    return this.sockets.size;
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const userId = request.headers.get(INBOX_HEADERS.userId) ?? "";
+    const tokenExp = Number(request.headers.get(INBOX_HEADERS.tokenExp));
+    const { 0: client, 1: server } = new WebSocketPair();
+    const attachment: SocketAttachment = { chat: 1, userId, tokenExp };
+    this.ctx.acceptWebSocket(server, [userId]);
+    server.serializeAttachment(attachment);
+    this.sockets.add(server, attachment);
+    safeSend(server, JSON.stringify({ type: "ready" } satisfies InboxEvent));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The inbox takes no commands; a frame only proves the socket is alive (and its token valid). */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const attachment = this.sockets.get(ws);
+    if (!attachment) return;
+    if (frameExceeds(message, limitsFrom(this.env).maxFrameBytes)) {
+      this.close(ws, CloseCode.frameTooLarge, "frame too large");
+    } else if (Date.now() / 1000 >= attachment.tokenExp) {
+      this.close(ws, CloseCode.tokenInvalid, "token expired");
+    } else {
+      const event: InboxEvent = { type: "error", code: "bad_request", message: "The inbox socket takes no frames" };
+      safeSend(ws, JSON.stringify(event));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.sockets.remove(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.sockets.remove(ws);
+  }
+
+  private close(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing
+    }
+    this.sockets.remove(ws);
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { ConversationSchema, MessageSchema } from "./models";
+
+/**
+ * The WebSocket protocol of API.md, typed once. Client frames are validated by the objects; server
+ * events are built by the objects and parsed by the web client and the tests.
+ */
+
+/** Hard caps on frame fields; the configurable, smaller message limits are checked by the room. */
+const ClientIdSchema = z.string().min(1).max(128);
+const IdSchema = z.string().min(1).max(64);
+const BodySchema = z.string().max(100_000);
+const SeqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("send"), body: BodySchema, clientId: ClientIdSchema }),
+  z.strictObject({ type: z.literal("edit"), messageId: IdSchema, body: BodySchema }),
+  z.strictObject({ type: z.literal("delete"), messageId: IdSchema }),
+  z.strictObject({ type: z.literal("typing"), active: z.boolean() }),
+  z.strictObject({ type: z.literal("read"), seq: SeqSchema }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+export type ClientFrameType = ClientFrame["type"];
+
+export const RoomEventSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("ready"),
+    conversationId: z.string(),
+    lastSeq: z.number().int(),
+    online: z.array(z.string()),
+  }),
+  z.object({ type: z.literal("message"), message: MessageSchema }),
+  z.object({ type: z.literal("ack"), clientId: z.string().nullable(), message: MessageSchema }),
+  z.object({ type: z.literal("message.updated"), message: MessageSchema }),
+  z.object({ type: z.literal("message.deleted"), message: MessageSchema }),
+  z.object({ type: z.literal("typing"), userId: z.string(), active: z.boolean() }),
+  z.object({ type: z.literal("read"), userId: z.string(), seq: z.number().int() }),
+  z.object({ type: z.literal("presence"), userId: z.string(), online: z.boolean() }),
+  z.object({
+    type: z.literal("error"),
+    code: z.string(),
+    message: z.string(),
+    clientId: z.string().optional(),
+  }),
+]);
+export type RoomEvent = z.infer<typeof RoomEventSchema>;
+
+export const InboxEventSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready") }),
+  z.object({ type: z.literal("conversation.created"), conversation: ConversationSchema }),
+  z.object({ type: z.literal("conversation.updated"), conversation: ConversationSchema }),
+  z.object({ type: z.literal("conversation.removed"), conversationId: z.string() }),
+  z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+]);
+export type InboxEvent = z.infer<typeof InboxEventSchema>;
+
+/** Parses one text frame: the value, or null when it is not JSON or not of the schema. */
+export function parseFrame<T>(schema: z.ZodType<T>, text: string): T | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const result = schema.safeParse(raw);
+  return result.success ? result.data : null;
+}
+
+/** The bare keep-alive frames, answered by the runtime without waking a hibernated object. */
+export const PING = "ping";
+export const PONG = "pong";

@@ -1,0 +1,3 @@
+export * from "./models";
+export * from "./frames";
+export * from "./close-codes";

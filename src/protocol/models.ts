@@ -1,0 +1,59 @@
+import { z } from "zod";
+
+/**
+ * The objects of API.md as they travel on the wire (REST bodies and socket events). The schemas let
+ * the web client and the tests check what the server sends; the server builds them from its rows.
+ */
+
+export const UserSchema = z.object({
+  id: z.string(),
+  firstName: z.string(),
+  lastName: z.string(),
+  avatarUrl: z.string().nullable(),
+});
+export type User = z.infer<typeof UserSchema>;
+
+/** The caller's own user: only /api/me and auth responses carry the email. */
+export const MeSchema = UserSchema.extend({ email: z.string() });
+export type Me = z.infer<typeof MeSchema>;
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  seq: z.number().int(),
+  sender: UserSchema,
+  /** "" for a deleted message (a tombstone keeps its seq). */
+  body: z.string(),
+  clientId: z.string().nullable(),
+  createdAt: z.string(),
+  editedAt: z.string().nullable(),
+  deletedAt: z.string().nullable(),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const ConversationSchema = z.object({
+  id: z.string(),
+  kind: z.enum(["direct", "group"]),
+  title: z.string().nullable(),
+  participants: z.array(UserSchema),
+  createdAt: z.string(),
+  /** Time of the latest activity. */
+  updatedAt: z.string(),
+  lastSeq: z.number().int(),
+  lastMessage: MessageSchema.nullable(),
+  unreadCount: z.number().int(),
+  lastReadSeq: z.number().int(),
+});
+export type Conversation = z.infer<typeof ConversationSchema>;
+export type ConversationKind = Conversation["kind"];
+
+export const AuthResponseSchema = z.object({ token: z.string(), user: MeSchema });
+export type AuthResponse = z.infer<typeof AuthResponseSchema>;
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});

@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { tokenSettings } from "../auth/middleware";
+import { dummyHash, hashPassword, verifyPassword } from "../auth/password";
+import { assertSecret, issueToken } from "../auth/tokens";
+import { openDb } from "../db/client";
+import { findUserByEmail, insertUser, normalizeEmail, toMe } from "../db/users";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { newId, nowIso } from "../ids";
+import type { AuthResponse } from "../protocol/models";
+import { requestSchemas } from "../protocol/requests";
+import { limitsFrom } from "../config";
+import { jsonBody } from "../validation";
+
+const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
+
+export const authRoutes = new Hono<AppEnv>()
+  .post("/register", jsonBody((c) => schemas(c).register), async (c) => {
+    const body = c.req.valid("json");
+    const settings = tokenSettings(c.env);
+    assertSecret(settings);
+    const row = {
+      id: newId("u"),
+      email: normalizeEmail(body.email),
+      passwordHash: await hashPassword(body.password, c.get("limits").pbkdf2Iterations),
+      firstName: body.firstName,
+      lastName: body.lastName,
+      avatarUrl: body.avatarUrl ?? null,
+      createdAt: nowIso(),
+    };
+    if (!(await insertUser(openDb(c.env.DB), row))) {
+      throw new ApiError("email_taken", "An account with this email already exists");
+    }
+    const response: AuthResponse = { token: await issueToken(row.id, settings), user: toMe(row) };
+    return c.json(response, 201);
+  })
+  .post("/login", jsonBody((c) => schemas(c).login), async (c) => {
+    const { email, password } = c.req.valid("json");
+    const settings = tokenSettings(c.env);
+    assertSecret(settings);
+    const user = await findUserByEmail(openDb(c.env.DB), email);
+    // Unknown email and wrong password cost the same work and get the same answer.
+    const stored = user?.passwordHash ?? (await dummyHash(c.get("limits").pbkdf2Iterations));
+    const ok = await verifyPassword(password, stored);
+    if (!user || !ok) throw new ApiError("invalid_credentials", "Email or password is incorrect");
+    const response: AuthResponse = { token: await issueToken(user.id, settings), user: toMe(user) };
+    return c.json(response, 200);
+  });

@@ -1,0 +1,45 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireAuth } from "../auth/middleware";
+import { limitsFrom } from "../config";
+import { openDb } from "../db/client";
+import { findUserById, searchUsers, toMe, toUser, updateUser } from "../db/users";
+import type { AppEnv } from "../env";
+import { notFound } from "../errors";
+import { requestSchemas } from "../protocol/requests";
+import { jsonBody, queryOf } from "../validation";
+import { refreshProfileInRooms } from "./profile-sync";
+
+const SearchQuery = z.object({
+  q: z.string().trim().max(100).default(""),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+});
+
+export const userRoutes = new Hono<AppEnv>()
+  .use("/me", requireAuth())
+  .use("/users/*", requireAuth())
+  .use("/users", requireAuth())
+  .get("/me", async (c) => {
+    const user = await findUserById(openDb(c.env.DB), c.get("auth").userId);
+    if (!user) throw notFound("User not found");
+    return c.json(toMe(user));
+  })
+  .patch("/me", jsonBody((c) => requestSchemas(limitsFrom(c.env)).updateMe), async (c) => {
+    const patch = c.req.valid("json");
+    const db = openDb(c.env.DB);
+    const user = await updateUser(db, c.get("auth").userId, patch);
+    if (!user) throw notFound("User not found");
+    // Rooms cache profiles for their live events; refresh them off the response path.
+    c.executionCtx.waitUntil(refreshProfileInRooms(c.env, toUser(user)));
+    return c.json(toMe(user));
+  })
+  .get("/users", queryOf(SearchQuery), async (c) => {
+    const { q, limit } = c.req.valid("query");
+    const users = await searchUsers(openDb(c.env.DB), q, c.get("auth").userId, limit);
+    return c.json({ users });
+  })
+  .get("/users/:id", async (c) => {
+    const user = await findUserById(openDb(c.env.DB), c.req.param("id"));
+    if (!user) throw notFound("User not found");
+    return c.json(toUser(user));
+  });

@@ -1,0 +1,63 @@
+import type { Conversation, Message, User } from "./protocol/models";
+
+/** Builds the API objects from stored rows, in one place for the Worker and the objects. */
+
+export interface MessageFields {
+  id: string;
+  seq: number;
+  senderId: string;
+  body: string;
+  clientId: string | null;
+  createdAt: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+}
+
+const UNKNOWN_USER = (id: string): User => ({ id, firstName: "", lastName: "", avatarUrl: null });
+
+export function messageView(conversationId: string, m: MessageFields, sender: User | undefined): Message {
+  return {
+    id: m.id,
+    conversationId,
+    seq: m.seq,
+    sender: sender ?? UNKNOWN_USER(m.senderId),
+    // A tombstone never carries the deleted text, whatever the row still holds.
+    body: m.deletedAt ? "" : m.body,
+    clientId: m.clientId,
+    createdAt: m.createdAt,
+    editedAt: m.editedAt,
+    deletedAt: m.deletedAt,
+  };
+}
+
+export interface ConversationFields {
+  id: string;
+  kind: "direct" | "group";
+  title: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastSeq: number;
+}
+
+export function conversationView(
+  c: ConversationFields,
+  participants: User[],
+  lastMessage: Message | null,
+  lastReadSeq: number,
+): Conversation {
+  const readSeq = Math.min(lastReadSeq, c.lastSeq);
+  return {
+    id: c.id,
+    kind: c.kind,
+    title: c.title,
+    participants,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    lastSeq: c.lastSeq,
+    lastMessage,
+    // Every message after the caller's read position counts, tombstones included: seq has no gaps,
+    // so this needs no query. The caller's own sends move their read position (see the room).
+    unreadCount: Math.max(0, c.lastSeq - readSeq),
+    lastReadSeq: readSeq,
+  };
+}

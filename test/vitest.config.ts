@@ -1,0 +1,32 @@
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      main: root("../src/index.ts"),
+      wrangler: { configPath: root("../wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
+          JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
+          // Fast PBKDF2 and immediate inbox notices keep the suite quick; the code paths are the same.
+          PBKDF2_ITERATIONS: "1000",
+          INBOX_NOTIFY_WINDOW_MS: "0",
+          OUTBOX_RETRY_MS: "50",
+          TYPING_THROTTLE_MS: "0",
+        },
+      },
+    })),
+  ],
+  test: {
+    root: root("."),
+    include: ["unit/**/*.test.ts", "integration/**/*.test.ts", "durable/**/*.test.ts", "security/**/*.test.ts"],
+    setupFiles: ["./setup/apply-migrations.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
