@@ -67,27 +67,23 @@ export class ApiError extends Error {
 export const notFound = (what = "Not found"): ApiError => new ApiError("not_found", what);
 
 /**
- * Errors thrown inside a Durable Object reach the Worker through RPC as plain Errors that keep only
- * their message. ApiErrors are encoded into the message so the Worker can rebuild them exactly.
+ * What a Durable Object's RPC method returns: an error thrown across RPC keeps only its message and
+ * is logged by the runtime as uncaught, so expected failures travel as values and the Worker
+ * rethrows them as the same ApiError.
  */
-const RPC_PREFIX = "ApiError:";
+export type RpcResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: { code: ErrorCode; message: string; details?: ErrorDetail[]; retryAfterSeconds?: number } };
 
-export function encodeForRpc(err: ApiError): Error {
-  return new Error(RPC_PREFIX + JSON.stringify({ ...err.toBody().error, retry: err.retryAfterSeconds }));
+export function rpcFailure(err: ApiError): RpcResult<never> {
+  const error: Extract<RpcResult<never>, { ok: false }>["error"] = { code: err.code, message: err.message };
+  if (err.details) error.details = err.details;
+  if (err.retryAfterSeconds !== undefined) error.retryAfterSeconds = err.retryAfterSeconds;
+  return { ok: false, error };
 }
 
-export function decodeFromRpc(err: unknown): ApiError | null {
-  if (!(err instanceof Error) || !err.message.startsWith(RPC_PREFIX)) return null;
-  try {
-    const raw: unknown = JSON.parse(err.message.slice(RPC_PREFIX.length));
-    if (typeof raw !== "object" || raw === null) return null;
-    const { code, message, details, retry } = raw as Record<string, unknown>;
-    if (typeof code !== "string" || !(code in ERROR_STATUS) || typeof message !== "string") return null;
-    return new ApiError(code as ErrorCode, message, {
-      details: Array.isArray(details) ? (details as ErrorDetail[]) : undefined,
-      retryAfterSeconds: typeof retry === "number" ? retry : undefined,
-    });
-  } catch {
-    return null;
-  }
+export function unwrapRpc<T>(result: RpcResult<T>): T {
+  if (result.ok) return result.value;
+  const { code, message, details, retryAfterSeconds } = result.error;
+  throw new ApiError(code, message, { details, retryAfterSeconds });
 }

@@ -41,6 +41,7 @@ export async function findOrCreateDirect(
   return { id, created: id === newIdValue };
 }
 
+/** The conversation and all its participants in one batch (one transaction in D1). */
 export async function createGroup(
   db: Db,
   id: string,
@@ -49,10 +50,19 @@ export async function createGroup(
   title: string | null,
   now: string,
 ): Promise<void> {
-  await db.batch([
-    db.insert(conversations).values({ id, kind: "group", title, directKey: null, createdBy: creatorId, createdAt: now, updatedAt: now }),
-    db.run(sql`INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at)
-      SELECT ${id}, value, 0, ${now} FROM json_each(${JSON.stringify(memberIds)})`),
+  const d1 = db.$client;
+  await d1.batch([
+    d1
+      .prepare(
+        "INSERT INTO conversations (id, kind, title, direct_key, created_by, created_at, updated_at, last_seq) VALUES (?, 'group', ?, NULL, ?, ?, ?, 0)",
+      )
+      .bind(id, title, creatorId, now, now),
+    // json_each takes any number of members in one bound parameter (D1 allows 100 per statement).
+    d1
+      .prepare(
+        "INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at) SELECT ?, value, 0, ? FROM json_each(?)",
+      )
+      .bind(id, now, JSON.stringify(memberIds)),
   ]);
 }
 
@@ -93,9 +103,14 @@ export async function loadRoomSnapshot(db: Db, id: string): Promise<RoomSnapshot
 }
 
 export async function addParticipantRows(db: Db, id: string, userIds: readonly string[], now: string): Promise<void> {
-  await db.run(sql`INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at)
-    SELECT ${id}, value, 0, ${now} FROM json_each(${JSON.stringify(userIds)}) WHERE true
-    ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at = NULL, hidden_at_seq = NULL`);
+  await db.$client
+    .prepare(
+      `INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at)
+       SELECT ?, value, 0, ? FROM json_each(?) WHERE true
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at = NULL, hidden_at_seq = NULL`,
+    )
+    .bind(id, now, JSON.stringify(userIds))
+    .run();
 }
 
 export async function markLeft(db: Db, id: string, userId: string, now: string): Promise<void> {

@@ -3,7 +3,7 @@ import { type Limits, limitsFrom } from "../config";
 import { openDb } from "../db/client";
 import { addParticipantRows, loadRoomSnapshot, markHidden, markLeft } from "../db/conversations";
 import { mirrorConversation } from "../db/mirror";
-import { ApiError, encodeForRpc, notFound } from "../errors";
+import { ApiError, type RpcResult, notFound, rpcFailure } from "../errors";
 import { newId, nowIso } from "../ids";
 import { describeError, log } from "../log";
 import { CloseCode } from "../protocol/close-codes";
@@ -74,7 +74,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   // ---- RPC methods, called by the Worker with a verified caller ----
 
-  async view(caller: RoomCaller): Promise<Conversation> {
+  async view(caller: RoomCaller): Promise<RpcResult<Conversation>> {
     return this.rpc(caller, (member) => this.viewFor(member));
   }
 
@@ -82,7 +82,7 @@ export class ConversationRoom extends DurableObject<Env> {
     caller: RoomCaller,
     input: { body: string; clientId?: string | undefined },
     options: { awaitMirror?: boolean } = {},
-  ): Promise<SendResult> {
+  ): Promise<RpcResult<SendResult>> {
     return this.rpc(caller, async (member) => {
       const { message, created } = this.commitSend(member.id, input.body, input.clientId ?? null);
       const view = this.messageView(message);
@@ -95,7 +95,7 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  async edit(caller: RoomCaller, messageId: string, body: string): Promise<Message> {
+  async edit(caller: RoomCaller, messageId: string, body: string): Promise<RpcResult<Message>> {
     return this.rpc(caller, async (member) => {
       const view = this.commitEdit(member.id, messageId, body);
       await this.mirrorNow();
@@ -103,7 +103,7 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  async remove(caller: RoomCaller, messageId: string): Promise<Message> {
+  async remove(caller: RoomCaller, messageId: string): Promise<RpcResult<Message>> {
     return this.rpc(caller, async (member) => {
       const view = this.commitDelete(member.id, messageId);
       await this.mirrorNow();
@@ -111,7 +111,7 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  async history(caller: RoomCaller, query: HistoryQuery): Promise<{ messages: Message[]; hasMore: boolean }> {
+  async history(caller: RoomCaller, query: HistoryQuery): Promise<RpcResult<{ messages: Message[]; hasMore: boolean }>> {
     return this.rpc(caller, () => {
       const limit = Math.max(1, Math.min(query.limit, this.limits.historyPageMax));
       let rows: StoredMessage[];
@@ -129,14 +129,14 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  async markRead(caller: RoomCaller, seq: number): Promise<void> {
+  async markRead(caller: RoomCaller, seq: number): Promise<RpcResult<void>> {
     return this.rpc(caller, async (member) => {
       if (this.commitRead(member, seq)) await this.mirrorNow();
     });
   }
 
   /** Groups only: adds users (already checked to exist by the Worker) and announces it to them. */
-  async addMembers(caller: RoomCaller, users: User[]): Promise<Conversation> {
+  async addMembers(caller: RoomCaller, users: User[]): Promise<RpcResult<Conversation>> {
     return this.rpc(caller, async (member) => {
       const meta = this.requireMeta();
       if (meta.kind !== "group") {
@@ -167,7 +167,7 @@ export class ConversationRoom extends DurableObject<Env> {
    * Takes the conversation out of the caller's inbox: a group is left (their sockets close with
    * 4403), a direct conversation is hidden until its next message.
    */
-  async removeFromInbox(caller: RoomCaller): Promise<void> {
+  async removeFromInbox(caller: RoomCaller): Promise<RpcResult<void>> {
     return this.rpc(caller, async (member) => {
       const meta = this.requireMeta();
       const db = openDb(this.env.DB);
@@ -186,7 +186,7 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   /** Sends `conversation.created` to these members' inboxes (the Worker calls it after creating). */
-  async announce(caller: RoomCaller, userIds: string[]): Promise<void> {
+  async announce(caller: RoomCaller, userIds: string[]): Promise<RpcResult<void>> {
     return this.rpc(caller, () => this.announceCreated(userIds));
   }
 
@@ -545,13 +545,12 @@ export class ConversationRoom extends DurableObject<Env> {
 
   // ---- state ----
 
-  private async rpc<T>(caller: RoomCaller, fn: (member: MemberRow) => T | Promise<T>): Promise<T> {
+  private async rpc<T>(caller: RoomCaller, fn: (member: MemberRow) => T | Promise<T>): Promise<RpcResult<T>> {
     try {
       await this.ensureLoaded(caller.conversationId);
-      return await fn(this.requireMember(caller.userId));
+      return { ok: true, value: await fn(this.requireMember(caller.userId)) };
     } catch (err) {
-      // RPC keeps only an Error's message: encode ours so the Worker answers with the same error.
-      if (err instanceof ApiError) throw encodeForRpc(err);
+      if (err instanceof ApiError) return rpcFailure(err);
       log("error", "room_rpc_failed", { conversationId: caller.conversationId, ...describeError(err) });
       throw err;
     }

@@ -1,4 +1,4 @@
-import { decodeFromRpc } from "../errors";
+import { type RpcResult, unwrapRpc } from "../errors";
 import type { ConversationRoom, RoomCaller } from "../durable/conversation-room";
 
 /** The conversation's object, addressed by its id. */
@@ -6,13 +6,9 @@ export function roomOf(env: Env, conversationId: string): DurableObjectStub<Conv
   return env.CONVERSATION_ROOM.getByName(conversationId);
 }
 
-/** Calls the room and turns its encoded ApiErrors back into ApiErrors (see errors.ts). */
-export async function callRoom<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw decodeFromRpc(err) ?? err;
-  }
+/** Calls the room and turns a failure it returned back into the ApiError it was (see errors.ts). */
+export async function callRoom<T>(fn: () => Promise<RpcResult<T>>): Promise<T> {
+  return unwrapRpc(await fn());
 }
 
 const CONVERSATION_ID = /^c_[0-9a-z]{20}$/;
