@@ -11,7 +11,7 @@ import { type ClientFrame, ClientFrameSchema, PING, PONG, type RoomEvent } from 
 import type { Conversation, Message, User } from "../protocol/models";
 import { conversationView, messageView } from "../views";
 import { type MemberRow, type RoomMeta, RoomStorage, type StoredMessage } from "./room-storage";
-import { type SocketAttachment, SocketSet, frameExceeds, safeSend } from "./sockets";
+import { type SocketAttachment, SocketSet, frameExceeds, replyToClose, safeSend } from "./sockets";
 
 /** Who is calling: the Worker passes the verified user, never the client's word for it. */
 export interface RoomCaller {
@@ -293,8 +293,9 @@ export class ConversationRoom extends DurableObject<Env> {
     }
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.forgetSocket(ws);
+    replyToClose(ws, code);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

@@ -46,6 +46,15 @@ export function safeClose(ws: WebSocket, code: number, reason: string): void {
 }
 
 /**
+ * Completes the closing handshake. Runtimes from compatibility date 2026-04-07 reply by themselves,
+ * but the one inside vitest-pool-workers left clients waiting ~10 s for the reply, so reply here
+ * too; a second reply is refused by the runtime and ignored. 1005/1006 are not sendable codes.
+ */
+export function replyToClose(ws: WebSocket, code: number): void {
+  safeClose(ws, code === 1005 || code === 1006 ? 1000 : code, "");
+}
+
+/**
  * Whether a frame's UTF-8 size is over `max` bytes. A string's UTF-8 size is between its UTF-16
  * length and three times it, so the encoder only runs for frames near the limit.
  */

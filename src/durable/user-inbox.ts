@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { limitsFrom } from "../config";
 import { CloseCode } from "../protocol/close-codes";
 import { type InboxEvent, PING, PONG } from "../protocol/frames";
-import { type SocketAttachment, SocketSet, frameExceeds, safeSend } from "./sockets";
+import { type SocketAttachment, SocketSet, frameExceeds, replyToClose, safeSend } from "./sockets";
 
 /** Headers the Worker sets on the internal upgrade request to an inbox. */
 export const INBOX_HEADERS = {
@@ -61,8 +61,9 @@ export class UserInbox extends DurableObject<Env> {
     }
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.sockets.remove(ws);
+    replyToClose(ws, code);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {

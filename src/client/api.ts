@@ -1,0 +1,136 @@
+import { z } from "zod";
+import {
+  AuthResponseSchema,
+  ConversationSchema,
+  ErrorBodySchema,
+  MeSchema,
+  MessageSchema,
+  UserSchema,
+  type AuthResponse,
+  type Conversation,
+  type Me,
+  type Message,
+  type User,
+} from "../protocol/models";
+
+/** The REST calls of API.md. Every response body is parsed with the server's own schemas. */
+
+const InboxPageSchema = z.object({ conversations: z.array(ConversationSchema), nextCursor: z.string().nullable() });
+const HistoryPageSchema = z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() });
+const UsersSchema = z.object({ users: z.array(UserSchema) });
+const CreatedSchema = z.object({ conversation: ConversationSchema, message: MessageSchema.optional() });
+const MessageResponseSchema = z.object({ message: MessageSchema });
+const NoContent = z.undefined();
+
+export type InboxPage = z.infer<typeof InboxPageSchema>;
+export type HistoryPage = z.infer<typeof HistoryPageSchema>;
+
+/** An API error (or a network failure, with status 0 and code "network"). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  /** The message for one form field, if the server named it. */
+  detailFor(path: string): string | undefined {
+    return this.details.find((d) => d.path === path)?.message;
+  }
+}
+
+export class Api {
+  constructor(
+    private readonly token: () => string | null,
+    /** Called on any 401 from an authenticated route: the session is over. */
+    private readonly onUnauthorized: () => void,
+  ) {}
+
+  register(input: { email: string; password: string; firstName: string; lastName: string }): Promise<AuthResponse> {
+    return this.call("POST", "/api/auth/register", AuthResponseSchema, input, false);
+  }
+
+  login(input: { email: string; password: string }): Promise<AuthResponse> {
+    return this.call("POST", "/api/auth/login", AuthResponseSchema, input, false);
+  }
+
+  me(): Promise<Me> {
+    return this.call("GET", "/api/me", MeSchema);
+  }
+
+  async searchUsers(q: string, limit = 20): Promise<User[]> {
+    const params = new URLSearchParams({ q, limit: String(limit) });
+    return (await this.call("GET", `/api/users?${params}`, UsersSchema)).users;
+  }
+
+  inbox(cursor: string | null, limit = 30): Promise<InboxPage> {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (cursor) params.set("cursor", cursor);
+    return this.call("GET", `/api/conversations?${params}`, InboxPageSchema);
+  }
+
+  /** Opens the direct conversation with one user, or creates a group when a title is given. */
+  async createConversation(participantIds: string[], title?: string): Promise<Conversation> {
+    const body = title === undefined ? { participantIds } : { participantIds, title };
+    return (await this.call("POST", "/api/conversations", CreatedSchema, body)).conversation;
+  }
+
+  conversation(id: string): Promise<Conversation> {
+    return this.call("GET", `/api/conversations/${encodeURIComponent(id)}`, ConversationSchema);
+  }
+
+  async leave(id: string): Promise<void> {
+    await this.call("DELETE", `/api/conversations/${encodeURIComponent(id)}`, NoContent);
+  }
+
+  addParticipants(id: string, userIds: string[]): Promise<Conversation> {
+    return this.call("POST", `/api/conversations/${encodeURIComponent(id)}/participants`, ConversationSchema, { userIds });
+  }
+
+  history(id: string, cursor: { before?: number; after?: number }, limit = 50): Promise<HistoryPage> {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (cursor.before !== undefined) params.set("before", String(cursor.before));
+    if (cursor.after !== undefined) params.set("after", String(cursor.after));
+    return this.call("GET", `/api/conversations/${encodeURIComponent(id)}/messages?${params}`, HistoryPageSchema);
+  }
+
+  async editMessage(conversationId: string, messageId: string, body: string): Promise<Message> {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
+    return (await this.call("PATCH", path, MessageResponseSchema, { body })).message;
+  }
+
+  async deleteMessage(conversationId: string, messageId: string): Promise<void> {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
+    await this.call("DELETE", path, NoContent);
+  }
+
+  private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, auth = true): Promise<T> {
+    const headers = new Headers({ accept: "application/json" });
+    const token = auth ? this.token() : null;
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    if (body !== undefined) headers.set("content-type", "application/json");
+    let res: Response;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch {
+      throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
+    }
+    if (res.status === 204) return schema.parse(undefined);
+    const raw: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const parsed = ErrorBodySchema.safeParse(raw);
+      const error = parsed.success
+        ? new ApiError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details)
+        : new ApiError(res.status, "internal", `The server answered ${res.status}`);
+      if (res.status === 401 && auth) this.onUnauthorized();
+      throw error;
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new ApiError(res.status, "bad_response", "The server sent an unexpected answer");
+    return parsed.data;
+  }
+}

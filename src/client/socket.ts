@@ -1,0 +1,207 @@
+import type { z } from "zod";
+import { CloseCode } from "../protocol/close-codes";
+import { type ClientFrame, PING, PONG, parseFrame } from "../protocol/frames";
+
+/**
+ * A WebSocket that stays connected: it reconnects with exponential backoff and jitter, at once when
+ * the browser comes back online or the tab becomes visible again, and notices a dead connection
+ * with a ping that the server's runtime answers without waking the object. Each attempt builds its
+ * URL afresh, so a conversation reconnects with `since` = the last message it holds.
+ */
+
+export type SocketState = "connecting" | "open" | "waiting" | "offline" | "closed";
+
+export interface LiveSocketOptions<E> {
+  url: () => string;
+  schema: z.ZodType<E>;
+  onEvent: (event: E) => void;
+  onState?: (state: SocketState, retryInMs: number) => void;
+  /** The server closed with a code that retrying cannot fix (4401 token, 4403 not a participant). */
+  onFatal?: (code: number) => void;
+  /** The socket failed to open this many times in a row (a 401/404 upgrade looks like this). */
+  onUnreachable?: (failures: number) => void;
+}
+
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 15_000;
+const PING_EVERY_MS = 20_000;
+const PONG_WITHIN_MS = 8_000;
+/** A connection that lasted this long counts as healthy: the next drop retries quickly again. */
+const STABLE_MS = 5_000;
+
+export class LiveSocket<E> {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private failures = 0;
+  private stopped = true;
+  private openedAt = 0;
+  private lastFrameAt = 0;
+  private retryTimer: number | undefined;
+  private pingTimer: number | undefined;
+  private pongTimer: number | undefined;
+  private state: SocketState = "closed";
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(private readonly options: LiveSocketOptions<E>) {}
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  get currentState(): SocketState {
+    return this.state;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const listen = <K extends keyof WindowEventMap>(type: K, fn: () => void) => {
+      window.addEventListener(type, fn);
+      this.cleanups.push(() => window.removeEventListener(type, fn));
+    };
+    listen("offline", () => this.goOffline());
+    listen("online", () => this.reconnectNow());
+    const onVisible = () => {
+      if (document.visibilityState === "visible") this.reconnectNow();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    this.cleanups.push(() => document.removeEventListener("visibilitychange", onVisible));
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.clearTimers();
+    this.drop("closed by the client");
+    this.setState("closed");
+  }
+
+  /** Sends a frame if the socket is open; false when it is not (the caller queues or retries). */
+  send(frame: ClientFrame): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Connects now unless a socket is open or opening (after coming online, or on demand). */
+  reconnectNow(): void {
+    if (this.stopped || this.ws) return;
+    window.clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    if (!navigator.onLine) {
+      this.setState("offline");
+      return; // the "online" event reconnects
+    }
+    this.setState("connecting");
+    const ws = new WebSocket(this.options.url());
+    this.ws = ws;
+    let opened = false;
+    ws.addEventListener("open", () => {
+      if (this.ws !== ws) return;
+      opened = true;
+      this.failures = 0;
+      this.openedAt = Date.now();
+      this.lastFrameAt = Date.now();
+      this.setState("open");
+      this.schedulePing();
+    });
+    ws.addEventListener("message", (event: MessageEvent<unknown>) => {
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      window.clearTimeout(this.pongTimer);
+      if (typeof event.data !== "string" || event.data === PONG) return;
+      const parsed = parseFrame(this.options.schema, event.data);
+      if (parsed === null) {
+        console.warn("chat: ignoring an unexpected frame", event.data.slice(0, 200));
+        return;
+      }
+      this.options.onEvent(parsed);
+    });
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.clearTimers();
+      if (this.stopped) return;
+      if (event.code === CloseCode.tokenInvalid || event.code === CloseCode.notParticipant) {
+        this.stopped = true;
+        this.setState("closed");
+        this.options.onFatal?.(event.code);
+        return;
+      }
+      if (opened && Date.now() - this.openedAt > STABLE_MS) this.attempt = 0;
+      if (!opened) {
+        this.failures++;
+        this.options.onUnreachable?.(this.failures);
+      }
+      this.scheduleRetry();
+    });
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    if (!navigator.onLine) {
+      this.setState("offline");
+      return;
+    }
+    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
+    const delay = Math.round(ceiling * (0.6 + Math.random() * 0.4));
+    this.attempt++;
+    this.setState("waiting", delay);
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => this.connect(), delay);
+  }
+
+  /** A ping every so often; no frame at all within PONG_WITHIN_MS means the connection is gone. */
+  private schedulePing(): void {
+    window.clearTimeout(this.pingTimer);
+    this.pingTimer = window.setTimeout(() => {
+      const ws = this.ws;
+      if (!ws || ws.readyState !== WebSocket.OPEN) return;
+      const sentAt = Date.now();
+      ws.send(PING);
+      this.pongTimer = window.setTimeout(() => {
+        if (this.ws === ws && this.lastFrameAt < sentAt) {
+          this.drop("keep-alive timed out");
+          this.scheduleRetry();
+        }
+      }, PONG_WITHIN_MS);
+      this.schedulePing();
+    }, PING_EVERY_MS);
+  }
+
+  private goOffline(): void {
+    if (this.stopped) return;
+    this.clearTimers();
+    this.drop("offline");
+    this.setState("offline");
+  }
+
+  /** Forgets the current socket (its late events are ignored) and closes it. */
+  private drop(reason: string): void {
+    const ws = this.ws;
+    this.ws = null;
+    if (!ws) return;
+    try {
+      ws.close(CloseCode.normal, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  private clearTimers(): void {
+    window.clearTimeout(this.retryTimer);
+    window.clearTimeout(this.pingTimer);
+    window.clearTimeout(this.pongTimer);
+  }
+
+  private setState(state: SocketState, retryInMs = 0): void {
+    this.state = state;
+    this.options.onState?.(state, retryInMs);
+  }
+}

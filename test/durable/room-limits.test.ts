@@ -1,0 +1,62 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Limits } from "../../src/config";
+import { api, registerUser, startConversation } from "../helpers/api";
+import { ofType, openSocket } from "../helpers/socket";
+
+/** Changes one room's limits in place (the settings are per deployment; tests need them per room). */
+async function setRoomLimits(conversationId: string, patch: Partial<Limits>): Promise<void> {
+  const stub = env.CONVERSATION_ROOM.getByName(conversationId);
+  await runInDurableObject(stub, (instance) => {
+    const room = instance as unknown as { limits: Limits };
+    Object.assign(room, { limits: { ...room.limits, ...patch } });
+  });
+}
+
+describe("room limits", () => {
+  it("answers rate_limited past the per-user message rate and stores nothing of it", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id]);
+    await setRoomLimits(conversation.id, { messageRatePer10s: 3 });
+    const sa = await openSocket(`/api/conversations/${conversation.id}/ws`, { token: a.token });
+    await sa.next(ofType("ready"));
+    for (let i = 0; i < 5; i++) sa.send({ type: "send", body: `m${i}`, clientId: `r${i}` });
+    const acks = await sa.collect(ofType("ack"), 3);
+    const errors = await sa.collect(ofType("error"), 2);
+    expect(acks.map((e) => e.clientId)).toEqual(["r0", "r1", "r2"]);
+    expect(errors).toEqual([
+      expect.objectContaining({ code: "rate_limited", clientId: "r3" }),
+      expect.objectContaining({ code: "rate_limited", clientId: "r4" }),
+    ]);
+    const rest = await api("POST", `/api/conversations/${conversation.id}/messages`, { token: a.token, body: { body: "rest" } });
+    expect(rest.status).toBe(429);
+    expect(Number(rest.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await api("GET", `/api/conversations/${conversation.id}/messages`, { token: a.token })).body.messages).toHaveLength(3);
+    sa.close();
+  });
+
+  it("coalesces inbox notices: ten messages in one window make one update with the latest state", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id], { title: "busy" });
+    const ib = await openSocket("/api/inbox/ws", { token: b.token });
+    await ib.next(ofType("ready"));
+    const stub = env.CONVERSATION_ROOM.getByName(conversation.id);
+    // Let any notice of the creation go out first, then widen the window so nothing fires by itself.
+    await runDurableObjectAlarm(stub);
+    await setRoomLimits(conversation.id, { inboxNotifyWindowMs: 3_600_000 });
+    const sa = await openSocket(`/api/conversations/${conversation.id}/ws`, { token: a.token });
+    await sa.next(ofType("ready"));
+    for (let i = 1; i <= 10; i++) sa.send({ type: "send", body: `burst ${i}`, clientId: `b${i}` });
+    await sa.collect(ofType("ack"), 10);
+    const before = ib.events.filter((e) => e.type === "conversation.updated").length;
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const update = await ib.next((e) => e.type === "conversation.updated" && e.conversation.lastSeq === 10);
+    expect(update.conversation).toMatchObject({ unreadCount: 10, lastMessage: { body: "burst 10" } });
+    expect(ib.events.filter((e) => e.type === "conversation.updated").length).toBe(before + 1);
+    sa.close();
+    ib.close();
+  });
+});
