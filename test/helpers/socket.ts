@@ -37,11 +37,11 @@ export async function openSocket(
   const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
   ws.addEventListener("message", (e) => {
     events.push(typeof e.data === "string" ? JSON.parse(e.data === "pong" ? '"pong"' : e.data) : e.data);
-    for (const w of [...waiters]) w();
+    for (const w of Array.from(waiters)) w();
   });
   ws.addEventListener("close", (e) => {
     resolveClosed({ code: e.code, reason: e.reason });
-    for (const w of [...waiters]) w();
+    for (const w of Array.from(waiters)) w();
   });
 
   const collect = (match: (event: any) => boolean, count: number, timeoutMs = 5000): Promise<any[]> =>
