@@ -311,11 +311,12 @@ export class ConversationRoom extends DurableObject<Env> {
     this.notifyAll = false;
     this.store.writeFlag("notify_all", null);
     const targets = all ? [...this.members.values()].filter((m) => m.active).map((m) => m.id) : pending;
+    const shared = this.sharedView(true);
     await Promise.allSettled(
       targets.map((userId) => {
         const member = this.members.get(userId);
         if (!member?.active) return Promise.resolve();
-        return this.inbox(userId).notify([{ type: "conversation.updated", conversation: this.viewFor(member, true) }]);
+        return this.inbox(userId).notify([{ type: "conversation.updated", conversation: this.viewFor(member, shared) }]);
       }),
     );
     await this.mirrorNow();
@@ -521,7 +522,10 @@ export class ConversationRoom extends DurableObject<Env> {
     } else {
       for (const id of userIds) this.store.addInboxPending(id);
     }
-    this.ensureAlarm(Date.now() + this.limits.inboxNotifyWindowMs);
+    // A large group waits longer between notices: at least 1 ms per member, so a 1,000-member room
+    // makes at most one call per member per second however busy it is.
+    const window = Math.max(this.limits.inboxNotifyWindowMs, userIds === "all" ? this.activeCount : 0);
+    this.ensureAlarm(Date.now() + window);
   }
 
   private ensureAlarm(at: number): void {
@@ -531,11 +535,12 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   private async announceCreated(userIds: string[]): Promise<void> {
+    const shared = this.sharedView(false);
     await Promise.allSettled(
       userIds.map((userId) => {
         const member = this.members.get(userId);
         if (!member?.active) return Promise.resolve();
-        return this.inbox(userId).notify([{ type: "conversation.created", conversation: this.viewFor(member) }]);
+        return this.inbox(userId).notify([{ type: "conversation.created", conversation: this.viewFor(member, shared) }]);
       }),
     );
   }
@@ -586,6 +591,12 @@ export class ConversationRoom extends DurableObject<Env> {
     if (this.requireMeta().id !== conversationId) throw notFound("Conversation not found");
   }
 
+  private get activeCount(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (m.active) n++;
+    return n;
+  }
+
   private loadFromStorage(): void {
     this.meta = this.store.readMeta();
     this.members = new Map(this.store.members().map((m) => [m.id, m]));
@@ -610,30 +621,33 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   /**
-   * The conversation as one member sees it. Inbox events for very large groups carry only the
-   * first participants (`forInbox`), so one message does not ship the member list to every inbox.
+   * What every member's view of the conversation shares. Inbox events for very large groups carry
+   * only the first participants (`forInbox`), so one message does not ship the whole member list to
+   * every inbox.
    */
-  private viewFor(member: MemberRow, forInbox = false): Conversation {
+  private sharedView(forInbox: boolean): Omit<Conversation, "unreadCount" | "lastReadSeq"> {
     const meta = this.requireMeta();
     const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
     let participants: User[] = [...this.members.values()]
       .filter((m) => m.active)
       .toSorted((a, b) => (a.joinedAt === b.joinedAt ? (a.id < b.id ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1))
       .map(({ id, firstName, lastName, avatarUrl }) => ({ id, firstName, lastName, avatarUrl }));
-    if (forInbox && participants.length > INBOX_EVENT_PARTICIPANTS) participants = participants.slice(0, INBOX_EVENT_PARTICIPANTS);
-    return conversationView(
-      {
-        id: meta.id,
-        kind: meta.kind,
-        title: meta.title,
-        createdAt: meta.createdAt,
-        updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
-        lastSeq: this.lastSeq,
-      },
+    if (forInbox) participants = participants.slice(0, INBOX_EVENT_PARTICIPANTS);
+    return {
+      id: meta.id,
+      kind: meta.kind,
+      title: meta.title,
       participants,
-      last ? this.messageView(last) : null,
-      member.lastReadSeq,
-    );
+      createdAt: meta.createdAt,
+      updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
+      lastSeq: this.lastSeq,
+      lastMessage: last ? this.messageView(last) : null,
+    };
+  }
+
+  /** The conversation as one member sees it (their unread count and read position). */
+  private viewFor(member: MemberRow, shared = this.sharedView(false)): Conversation {
+    return conversationView(shared, shared.participants, shared.lastMessage, member.lastReadSeq);
   }
 
   private broadcastEvent(event: RoomEvent, except?: WebSocket): void {
