@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { MessageFields } from "../views";
 import type { Db } from "./client";
 import { conversations, messages, participants } from "./schema";
 
@@ -8,16 +9,7 @@ import { conversations, messages, participants } from "./schema";
  * Every statement is idempotent (upserts, max()), so retrying a batch never duplicates anything.
  */
 
-export interface MirroredMessage {
-  id: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  clientId: string | null;
-  createdAt: string;
-  editedAt: string | null;
-  deletedAt: string | null;
-}
+export type MirroredMessage = MessageFields;
 
 export interface MirroredRead {
   userId: string;

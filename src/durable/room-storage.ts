@@ -1,4 +1,5 @@
 import type { User } from "../protocol/models";
+import type { MessageFields } from "../views";
 
 /**
  * The conversation's own durable log in the object's SQLite storage. Writes here are local and
@@ -20,16 +21,8 @@ export interface MemberRow extends User {
   joinedAt: string;
 }
 
-export interface StoredMessage {
-  seq: number;
-  id: string;
-  senderId: string;
-  body: string;
-  clientId: string | null;
-  createdAt: string;
-  editedAt: string | null;
-  deletedAt: string | null;
-}
+/** A message as the room stores it (the sender is an id; views add the profile). */
+export type StoredMessage = MessageFields;
 
 /** A message row with its outbox revision (bumped by every change, cleared once D1 has it). */
 export interface OutboxMessage extends StoredMessage {
