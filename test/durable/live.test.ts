@@ -190,11 +190,12 @@ describe("conversation sockets", () => {
       .setIssuer("edge-chat")
       .setAudience("edge-chat")
       .setIssuedAt(now)
-      .setExpirationTime(now + 1)
+      .setExpirationTime(now + 2)
       .sign(new TextEncoder().encode("test-secret-that-is-long-enough-0123456789"));
     const sa = await openSocket(wsPath(id), { token: shortLived });
     await ready(sa);
-    await new Promise((r) => setTimeout(r, 2100));
+    // Wait until the token is past its expiry (whole seconds), then send one frame.
+    while (Date.now() / 1000 < now + 2) await new Promise((r) => setTimeout(r, 100));
     sa.send({ type: "typing", active: true });
     expect((await sa.closed).code).toBe(4401);
   });
