@@ -1,0 +1,112 @@
+import type { Conversation, Me, User } from "../../protocol/models";
+import { type Api, ApiError } from "../api";
+import { h, svgIcon } from "../dom";
+import { InboxStore } from "../state/inbox";
+import { ConversationView } from "./conversation-view";
+import { openGroupDialog } from "./group-dialog";
+import { openInfoDialog } from "./info-dialog";
+import { Sidebar } from "./sidebar";
+import { toast } from "./toast";
+
+const DESKTOP = window.matchMedia("(min-width: 760px)");
+
+/**
+ * The signed-in layout: the inbox beside the open conversation on a desktop, one of the two at a
+ * time on a phone. The route is the URL hash (#/c/<id>), so back and forward work.
+ */
+export class ChatScreen {
+  readonly el: HTMLElement;
+  private readonly inbox: InboxStore;
+  private readonly sidebar: Sidebar;
+  private readonly pane = h("main", { class: "pane", id: "main" });
+  private view: ConversationView | null = null;
+
+  constructor(
+    private readonly api: Api,
+    private readonly me: Me,
+    private readonly token: () => string,
+    signOut: (notice?: string) => void,
+  ) {
+    this.inbox = new InboxStore(
+      api,
+      token,
+      (state, retryIn) => this.sidebar.badge.set(state, retryIn),
+      () => void api.me().catch(() => undefined),
+    );
+    this.sidebar = new Sidebar({
+      api,
+      me,
+      inbox: this.inbox,
+      openWith: (user) => void this.openWith(user),
+      newGroup: () => openGroupDialog(api, (c) => this.show(c)),
+      signOut: () => signOut(),
+    });
+    this.el = h("div", { class: "layout", "data-view": "inbox" }, this.sidebar.el, this.pane);
+    this.inbox.subscribe(() => this.updateTitle());
+    this.inbox.start();
+    this.route();
+  }
+
+  destroy(): void {
+    this.view?.destroy();
+    this.view = null;
+    this.inbox.stop();
+    document.title = "Edge chat";
+  }
+
+  /** Shows what the hash names: a conversation, or the inbox. */
+  route(): void {
+    const id = /^#\/c\/([\w-]+)$/.exec(location.hash)?.[1] ?? null;
+    this.sidebar.setActive(id);
+    this.el.dataset.view = id ? "thread" : "inbox";
+    if (id && this.view?.conversationId === id) return;
+    this.view?.destroy();
+    this.view = null;
+    if (!id) {
+      this.pane.replaceChildren(
+        h("div", { class: "placeholder" }, svgIcon("chat"), h("h2", null, "Your messages"), h("p", null, "Pick a conversation, or find someone to talk to.")),
+      );
+      return;
+    }
+    this.view = new ConversationView(id, {
+      api: this.api,
+      me: this.me,
+      token: this.token,
+      inbox: this.inbox,
+      close: (notice) => {
+        if (notice) toast(notice);
+        location.hash = "#/";
+      },
+      openInfo: (c) =>
+        openInfoDialog(
+          this.api,
+          this.me,
+          c,
+          () => {
+            location.hash = "#/";
+          },
+          (updated) => this.inbox.put(updated),
+        ),
+    });
+    this.pane.replaceChildren(this.view.el);
+    if (DESKTOP.matches) this.view.focus();
+  }
+
+  private async openWith(user: User): Promise<void> {
+    try {
+      this.show(await this.api.createConversation([user.id]));
+    } catch (err) {
+      toast(err instanceof ApiError ? err.message : "Could not open the conversation", "error");
+    }
+  }
+
+  private show(conversation: Conversation): void {
+    this.inbox.put(conversation);
+    location.hash = `#/c/${conversation.id}`;
+  }
+
+  private updateTitle(): void {
+    const unread = this.inbox.list().reduce((n, c) => n + this.inbox.unread(c), 0);
+    document.title = unread > 0 ? `(${unread}) Edge chat` : "Edge chat";
+  }
+}

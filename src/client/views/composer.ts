@@ -1,0 +1,133 @@
+import type { Message } from "../../protocol/models";
+import { h, iconButton } from "../dom";
+
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line, Escape leaves editing, ArrowUp in an
+ * empty box edits my last message. It reports typing so the view can tell the others.
+ */
+
+export interface ComposerHandlers {
+  onSend(text: string): void;
+  onSaveEdit(message: Message, text: string): void;
+  onTyping(active: boolean): void;
+  onEditLast(): void;
+}
+
+/** The server's default MAX_MESSAGE_CHARS; longer bodies are refused before a frame is sent. */
+export const MAX_BODY_CHARS = 4000;
+const TYPING_IDLE_MS = 4000;
+
+export class Composer {
+  readonly el: HTMLFormElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly banner: HTMLElement;
+  private readonly counter: HTMLElement;
+  private editing: Message | null = null;
+  private typing = false;
+  private idleTimer: number | undefined;
+
+  constructor(private readonly handlers: ComposerHandlers) {
+    this.input = h("textarea", {
+      class: "composer-input",
+      rows: 1,
+      placeholder: "Write a message…",
+      "aria-label": "Message",
+      maxlength: MAX_BODY_CHARS,
+      enterkeyhint: "send",
+    });
+    const send = iconButton("send", "Send message", { type: "submit", class: "send" });
+    const cancel = iconButton("close", "Cancel editing");
+    this.banner = h("div", { class: "edit-banner", hidden: true }, h("span", null, "Editing message"), cancel);
+    this.counter = h("span", { class: "counter", "aria-live": "polite" });
+    this.el = h("form", { class: "composer", "aria-label": "Send a message" }, this.banner, h("div", { class: "composer-row" }, this.input, send), this.counter);
+
+    cancel.addEventListener("click", () => this.cancelEdit());
+    this.el.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.isComposing) return;
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        this.submit();
+      } else if (event.key === "Escape" && this.editing) {
+        event.preventDefault();
+        this.cancelEdit();
+      } else if (event.key === "ArrowUp" && this.input.value === "" && !this.editing) {
+        event.preventDefault();
+        this.handlers.onEditLast();
+      }
+    });
+    this.input.addEventListener("input", () => this.onInput());
+    this.input.addEventListener("blur", () => this.setTyping(false));
+  }
+
+  focus(): void {
+    this.input.focus({ preventScroll: true });
+  }
+
+  startEdit(message: Message): void {
+    this.editing = message;
+    this.banner.hidden = false;
+    this.el.classList.add("is-editing");
+    this.input.value = message.body;
+    this.focus();
+    this.input.setSelectionRange(this.input.value.length, this.input.value.length);
+  }
+
+  cancelEdit(): void {
+    if (!this.editing) return;
+    this.editing = null;
+    this.banner.hidden = true;
+    this.el.classList.remove("is-editing");
+    this.input.value = "";
+    this.updateCounter();
+  }
+
+  /** Typing stops (and the others are told) when the box is cleared or sent. */
+  stopTyping(): void {
+    this.setTyping(false);
+  }
+
+  private submit(): void {
+    const text = this.input.value.trim();
+    if (!text || text.length > MAX_BODY_CHARS) return;
+    if (this.editing) {
+      const message = this.editing;
+      this.cancelEdit();
+      if (text !== message.body) this.handlers.onSaveEdit(message, text);
+    } else {
+      this.input.value = "";
+      this.handlers.onSend(text);
+    }
+    this.setTyping(false);
+    this.updateCounter();
+    this.focus();
+  }
+
+  private onInput(): void {
+    this.updateCounter();
+    if (this.editing) return;
+    if (this.input.value.trim() === "") {
+      this.setTyping(false);
+      return;
+    }
+    this.setTyping(true);
+    window.clearTimeout(this.idleTimer);
+    this.idleTimer = window.setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
+  }
+
+  /** Reports every keystroke while active; the view throttles what goes on the wire. */
+  private setTyping(active: boolean): void {
+    if (!active) window.clearTimeout(this.idleTimer);
+    if (!active && !this.typing) return;
+    this.typing = active;
+    this.handlers.onTyping(active);
+  }
+
+  private updateCounter(): void {
+    const left = MAX_BODY_CHARS - this.input.value.length;
+    this.counter.textContent = left < 200 ? `${left} characters left` : "";
+  }
+}

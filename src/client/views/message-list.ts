@@ -1,0 +1,245 @@
+import type { Message, User } from "../../protocol/models";
+import { h, iconButton } from "../dom";
+import { clockTime, dayLabel, fullName, fullTime, sameDay } from "../format";
+import type { PendingMessage } from "../state/thread";
+import { userAvatar } from "./avatar";
+
+/**
+ * The scrolling list of a conversation: one row per seq (rows are replaced in place on edit and
+ * delete, never duplicated), grouped by sender and day, own messages still in flight at the bottom.
+ * Bodies are text nodes; only http(s) links become anchors, built from parsed URLs.
+ */
+
+export interface MessageListHandlers {
+  onEdit(message: Message): void;
+  onDelete(message: Message): void;
+  onRetry(pending: PendingMessage): void;
+  onDiscard(pending: PendingMessage): void;
+  onNearTop(): void;
+  onScrolledToBottom(): void;
+}
+
+/** Consecutive messages of one sender within this window share one header. */
+const GROUP_WINDOW_MS = 5 * 60_000;
+const NEAR_BOTTOM_PX = 80;
+const NEAR_TOP_PX = 300;
+
+export class MessageList {
+  readonly el: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly pendingList: HTMLOListElement;
+  private readonly jump: HTMLButtonElement;
+  private readonly scroller: HTMLElement;
+  private readonly loader: HTMLElement;
+  private readonly rows = new Map<number, { li: HTMLLIElement; message: Message }>();
+  private statusSeq: number | null = null;
+  private unreadBelow = 0;
+
+  constructor(
+    private readonly meId: string,
+    private readonly handlers: MessageListHandlers,
+  ) {
+    this.list = h("ol", { class: "messages", "aria-label": "Messages", role: "log", "aria-live": "polite" });
+    this.pendingList = h("ol", { class: "messages pending", "aria-label": "Messages being sent" });
+    this.jump = h("button", { type: "button", class: "jump", hidden: true, "aria-label": "Jump to the latest message" });
+    this.jump.addEventListener("click", () => this.scrollToBottom(true));
+    this.loader = h("div", { class: "loader", role: "status", hidden: true }, "Loading earlier messages…");
+    this.scroller = h("div", { class: "scroller" }, this.loader, this.list, this.pendingList);
+    this.el = h("div", { class: "message-area" }, this.scroller, this.jump);
+    this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
+  }
+
+  setLoading(loading: boolean): void {
+    this.loader.hidden = !loading;
+  }
+
+  /** Whether everything fits without scrolling (so scrolling up cannot ask for older pages). */
+  fitsWithoutScrolling(): boolean {
+    return this.scroller.scrollHeight <= this.scroller.clientHeight;
+  }
+
+  isNearBottom(): boolean {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  scrollToBottom(smooth = false): void {
+    const s = this.scroller;
+    s.scrollTo({ top: s.scrollHeight, behavior: smooth ? "smooth" : "instant" });
+    this.unreadBelow = 0;
+    this.updateJump();
+  }
+
+  /** Runs a change above the viewport (older messages) without moving what the reader sees. */
+  keepPosition(change: () => void): void {
+    const s = this.scroller;
+    const fromBottom = s.scrollHeight - s.scrollTop;
+    change();
+    s.scrollTop = s.scrollHeight - fromBottom;
+  }
+
+  /** Adds or replaces a confirmed message's row. */
+  upsert(message: Message): void {
+    const existing = this.rows.get(message.seq);
+    const li = this.renderRow(message);
+    if (existing) {
+      existing.li.replaceWith(li);
+    } else {
+      const next = this.nextRow(message.seq);
+      this.list.insertBefore(li, next?.li ?? null);
+    }
+    this.rows.set(message.seq, { li, message });
+    this.regroup(message.seq);
+    const after = this.nextRow(message.seq);
+    if (after) this.regroup(after.message.seq);
+  }
+
+  /** Counts a message that arrived while the reader was scrolled up. */
+  noteUnseen(): void {
+    this.unreadBelow++;
+    this.updateJump();
+  }
+
+  setPending(pending: PendingMessage[]): void {
+    this.pendingList.replaceChildren(...pending.map((p) => this.renderPending(p)));
+  }
+
+  /** "Seen" / "Sent" under my newest confirmed message. */
+  setStatus(seenBy: User[]): void {
+    let seq: number | null = null;
+    for (const [s, row] of this.rows) if (row.message.sender.id === this.meId && (seq === null || s > seq)) seq = s;
+    if (this.statusSeq !== null) this.rows.get(this.statusSeq)?.li.querySelector(".status")?.remove();
+    this.statusSeq = seq;
+    if (seq === null) return;
+    const row = this.rows.get(seq);
+    if (!row || row.message.deletedAt) return;
+    const text = seenBy.length === 0 ? "Sent" : seenBy.length === 1 && seenBy[0] ? `Seen by ${seenBy[0].firstName}` : `Seen by ${seenBy.length}`;
+    const status = h("div", { class: `status${seenBy.length ? " seen" : ""}`, "data-status": seenBy.length ? "seen" : "sent" }, text);
+    row.li.querySelector(".msg-col")?.appendChild(status);
+  }
+
+  /** A "New messages" line above the first message after `lastReadSeq`. */
+  markUnreadAfter(lastReadSeq: number): void {
+    const first = [...this.rows.values()].filter((r) => r.message.seq > lastReadSeq && r.message.sender.id !== this.meId).sort((a, b) => a.message.seq - b.message.seq)[0];
+    if (!first) return;
+    this.list.querySelector(".unread-divider")?.remove();
+    this.list.insertBefore(h("li", { class: "unread-divider", role: "separator" }, h("span", null, "New messages")), first.li);
+  }
+
+  private nextRow(seq: number): { li: HTMLLIElement; message: Message } | undefined {
+    let best: { li: HTMLLIElement; message: Message } | undefined;
+    for (const [s, row] of this.rows) if (s > seq && (!best || s < best.message.seq)) best = row;
+    return best;
+  }
+
+  private prevMessage(seq: number): Message | undefined {
+    let best: Message | undefined;
+    for (const [s, row] of this.rows) if (s < seq && (!best || s > best.seq)) best = row.message;
+    return best;
+  }
+
+  /** Shows the day line and the sender header only where they change. */
+  private regroup(seq: number): void {
+    const row = this.rows.get(seq);
+    if (!row) return;
+    const prev = this.prevMessage(seq);
+    const m = row.message;
+    const newDay = !prev || !sameDay(prev.createdAt, m.createdAt);
+    const grouped =
+      !newDay &&
+      prev !== undefined &&
+      prev.sender.id === m.sender.id &&
+      Date.parse(m.createdAt) - Date.parse(prev.createdAt) < GROUP_WINDOW_MS;
+    row.li.classList.toggle("new-day", newDay);
+    row.li.classList.toggle("first", !grouped);
+  }
+
+  private renderRow(m: Message): HTMLLIElement {
+    const own = m.sender.id === this.meId;
+    const deleted = m.deletedAt !== null;
+    const body = h("div", { class: "bubble" });
+    if (deleted) body.append(h("span", { class: "body deleted" }, "This message was deleted"));
+    else body.append(renderBody(m.body));
+    if (m.editedAt && !deleted) body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
+    const meta = h(
+      "div",
+      { class: "meta" },
+      h("span", { class: "name" }, own ? "You" : fullName(m.sender)),
+      h("time", { datetime: m.createdAt, title: fullTime(m.createdAt) }, clockTime(m.createdAt)),
+    );
+    const col = h("div", { class: "msg-col" }, meta, body);
+    const li = h(
+      "li",
+      { class: `msg${own ? " own" : ""}${deleted ? " is-deleted" : ""}`, "data-seq": m.seq, "data-id": m.id },
+      h("div", { class: "day", role: "separator" }, h("span", null, dayLabel(m.createdAt))),
+      h("div", { class: "row" }, own ? null : userAvatar(m.sender, "sm"), col),
+    );
+    if (own && !deleted) {
+      const edit = iconButton("edit", "Edit message");
+      const del = iconButton("trash", "Delete message");
+      edit.addEventListener("click", () => this.handlers.onEdit(m));
+      del.addEventListener("click", () => this.handlers.onDelete(m));
+      li.querySelector(".row")?.prepend(h("div", { class: "actions" }, edit, del));
+      // Touch screens have no hover: a tap on the bubble shows the actions.
+      body.addEventListener("click", () => li.classList.toggle("show-actions"));
+    }
+    return li;
+  }
+
+  private renderPending(p: PendingMessage): HTMLLIElement {
+    const status = p.error
+      ? h("div", { class: "status failed", role: "alert" }, `Not sent: ${p.error} `)
+      : h("div", { class: "status", "data-status": "sending" }, "Sending…");
+    if (p.error) {
+      const retry = h("button", { type: "button", class: "link" }, "Retry");
+      const discard = h("button", { type: "button", class: "link" }, "Discard");
+      retry.addEventListener("click", () => this.handlers.onRetry(p));
+      discard.addEventListener("click", () => this.handlers.onDiscard(p));
+      status.append(retry, " · ", discard);
+    }
+    return h(
+      "li",
+      { class: "msg own first pending-msg", "data-client-id": p.clientId },
+      h("div", { class: "row" }, h("div", { class: "msg-col" }, h("div", { class: "bubble" }, renderBody(p.body)), status)),
+    );
+  }
+
+  private onScroll(): void {
+    const s = this.scroller;
+    if (s.scrollTop < NEAR_TOP_PX) this.handlers.onNearTop();
+    if (this.isNearBottom()) {
+      this.unreadBelow = 0;
+      this.handlers.onScrolledToBottom();
+    }
+    this.updateJump();
+  }
+
+  private updateJump(): void {
+    const show = !this.isNearBottom();
+    this.jump.hidden = !show;
+    this.jump.textContent = this.unreadBelow > 0 ? `${this.unreadBelow} new ↓` : "↓";
+  }
+}
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'"]/gi;
+
+/** Text with its http(s) links as anchors; everything else stays a text node. */
+export function renderBody(text: string): HTMLElement {
+  const span = h("span", { class: "body" });
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const index = match.index;
+    let url: URL;
+    try {
+      url = new URL(match[0]);
+    } catch {
+      continue;
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") continue;
+    span.append(text.slice(last, index));
+    span.append(h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow ugc" }, match[0]));
+    last = index + match[0].length;
+  }
+  span.append(text.slice(last));
+  return span;
+}
