@@ -34,6 +34,8 @@ export class MessageList {
   private readonly rows = new Map<number, { li: HTMLLIElement; message: Message }>();
   private statusSeq: number | null = null;
   private unreadBelow = 0;
+  /** The reader is at the newest message: growth below (new rows, the composer, a status) keeps them there. */
+  private stuck = true;
 
   constructor(
     private readonly meId: string,
@@ -47,6 +49,10 @@ export class MessageList {
     this.scroller = h("div", { class: "scroller" }, this.loader, this.list, this.pendingList);
     this.el = h("div", { class: "message-area" }, this.scroller, this.jump);
     this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    const stick = new ResizeObserver(() => {
+      if (this.stuck) this.scroller.scrollTop = this.scroller.scrollHeight;
+    });
+    for (const el of [this.scroller, this.list, this.pendingList]) stick.observe(el);
   }
 
   setLoading(loading: boolean): void {
@@ -66,6 +72,7 @@ export class MessageList {
   scrollToBottom(smooth = false): void {
     const s = this.scroller;
     s.scrollTo({ top: s.scrollHeight, behavior: smooth ? "smooth" : "instant" });
+    this.stuck = true;
     this.unreadBelow = 0;
     this.updateJump();
   }
@@ -123,7 +130,8 @@ export class MessageList {
     const first = [...this.rows.values()].filter((r) => r.message.seq > lastReadSeq && r.message.sender.id !== this.meId).sort((a, b) => a.message.seq - b.message.seq)[0];
     if (!first) return;
     this.list.querySelector(".unread-divider")?.remove();
-    this.list.insertBefore(h("li", { class: "unread-divider", role: "separator" }, h("span", null, "New messages")), first.li);
+    // Inside the row, below its day line: "Today" first, then "New messages".
+    first.li.insertBefore(h("div", { class: "unread-divider", role: "separator" }, h("span", null, "New messages")), first.li.querySelector(".row"));
   }
 
   private nextRow(seq: number): { li: HTMLLIElement; message: Message } | undefined {
@@ -206,6 +214,7 @@ export class MessageList {
 
   private onScroll(): void {
     const s = this.scroller;
+    this.stuck = this.isNearBottom();
     if (s.scrollTop < NEAR_TOP_PX) this.handlers.onNearTop();
     if (this.isNearBottom()) {
       this.unreadBelow = 0;
