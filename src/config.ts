@@ -15,6 +15,7 @@ export interface Limits {
   typingThrottleMs: number;
   inboxNotifyWindowMs: number;
   outboxRetryMs: number;
+  outboxFlushMs: number;
 }
 
 type Vars = Pick<
@@ -34,6 +35,7 @@ type Vars = Pick<
   | "TYPING_THROTTLE_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
   | "OUTBOX_RETRY_MS"
+  | "OUTBOX_FLUSH_MS"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -63,6 +65,7 @@ export function limitsFrom(env: Vars): Limits {
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
     outboxRetryMs: int(env.OUTBOX_RETRY_MS, 2000, 1),
+    outboxFlushMs: int(env.OUTBOX_FLUSH_MS, 100),
   };
   cache.set(env, limits);
   return limits;

@@ -59,6 +59,8 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly typingAt = new Map<string, number>();
   private mirroring: Promise<void> | null = null;
   private alarmAt: number | null = null;
+  /** When the pending inbox notices are due; after a wake-up unknown (null), so they go at once. */
+  private inboxDueAt: number | null = null;
   private notifyAll = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -302,12 +304,27 @@ export class ConversationRoom extends DurableObject<Env> {
     this.forgetSocket(ws);
   }
 
-  /** Coalesced inbox notifications, and D1 retries after a failed mirror. */
+  /**
+   * One alarm serves two clocks: the D1 outbox (flushed in batches every OUTBOX_FLUSH_MS while
+   * socket traffic flows, retried while D1 fails) and the coalesced inbox notices (once per window).
+   */
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     if (!this.meta) return;
+    const now = Date.now();
+    if (this.inboxDueAt !== null && now < this.inboxDueAt) {
+      this.ensureAlarm(this.inboxDueAt);
+    } else {
+      this.inboxDueAt = null;
+      await this.sendInboxNotices();
+    }
+    await this.mirrorNow();
+  }
+
+  private async sendInboxNotices(): Promise<void> {
     const pending = this.store.takeInboxPending();
     const all = this.notifyAll || this.store.readFlag("notify_all") === "1";
+    if (!all && pending.length === 0) return;
     this.notifyAll = false;
     this.store.writeFlag("notify_all", null);
     const targets = all ? [...this.members.values()].filter((m) => m.active).map((m) => m.id) : pending;
@@ -319,7 +336,6 @@ export class ConversationRoom extends DurableObject<Env> {
         return this.inbox(userId).notify([{ type: "conversation.updated", conversation: this.viewFor(member, shared) }]);
       }),
     );
-    await this.mirrorNow();
   }
 
   // ---- the write paths shared by REST and sockets ----
@@ -338,11 +354,11 @@ export class ConversationRoom extends DurableObject<Env> {
       }
       case "edit":
         this.commitEdit(member.id, frame.messageId, frame.body);
-        this.scheduleMirror();
+        this.queueMirror();
         return;
       case "delete":
         this.commitDelete(member.id, frame.messageId);
-        this.scheduleMirror();
+        this.queueMirror();
         return;
       case "typing": {
         const now = Date.now();
@@ -360,7 +376,7 @@ export class ConversationRoom extends DurableObject<Env> {
         return;
       }
       case "read":
-        if (this.commitRead(member, frame.seq, ws)) this.scheduleMirror();
+        if (this.commitRead(member, frame.seq, ws)) this.queueMirror();
         return;
     }
   }
@@ -433,7 +449,7 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   private afterMessage(): void {
-    this.scheduleMirror();
+    this.queueMirror();
     this.queueInboxNotify("all");
   }
 
@@ -470,6 +486,15 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   // ---- D1 outbox ----
+
+  /**
+   * Socket writes reach D1 in batches: one pass per OUTBOX_FLUSH_MS, not one D1 call per message.
+   * (REST writes call mirrorNow instead, so REST clients read their writes in the D1-backed inbox.)
+   */
+  private queueMirror(): void {
+    if (this.mirroring) return; // the running pass loops until nothing is dirty
+    this.ensureAlarm(Date.now() + this.limits.outboxFlushMs);
+  }
 
   /** Starts copying dirty rows to D1 unless a pass is running; never delays the caller. */
   private scheduleMirror(): Promise<void> {
@@ -525,7 +550,8 @@ export class ConversationRoom extends DurableObject<Env> {
     // A large group waits longer between notices: at least 1 ms per member, so a 1,000-member room
     // makes at most one call per member per second however busy it is.
     const window = Math.max(this.limits.inboxNotifyWindowMs, userIds === "all" ? this.activeCount : 0);
-    this.ensureAlarm(Date.now() + window);
+    this.inboxDueAt ??= Date.now() + window;
+    this.ensureAlarm(this.inboxDueAt);
   }
 
   private ensureAlarm(at: number): void {
