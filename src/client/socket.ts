@@ -94,11 +94,9 @@ export class LiveSocket<E> {
 
   private connect(): void {
     if (this.stopped) return;
-    if (!navigator.onLine) {
-      this.setState("offline");
-      return; // the "online" event reconnects
-    }
-    this.setState("connecting");
+    // navigator.onLine is only a hint (it can be false on a machine with loopback only, where a
+    // local server is still reachable): try anyway, and show "offline" rather than "connecting".
+    this.setState(navigator.onLine ? "connecting" : "offline");
     const ws = new WebSocket(this.options.url());
     this.ws = ws;
     let opened = false;
@@ -145,14 +143,12 @@ export class LiveSocket<E> {
 
   private scheduleRetry(): void {
     if (this.stopped) return;
-    if (!navigator.onLine) {
-      this.setState("offline");
-      return;
-    }
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
     const delay = Math.round(ceiling * (0.6 + Math.random() * 0.4));
     this.attempt++;
-    this.setState("waiting", delay);
+    // Offline, the "online" event reconnects at once; the timer is the fallback.
+    if (navigator.onLine) this.setState("waiting", delay);
+    else this.setState("offline");
     window.clearTimeout(this.retryTimer);
     this.retryTimer = window.setTimeout(() => this.connect(), delay);
   }
@@ -175,11 +171,12 @@ export class LiveSocket<E> {
     }, PING_EVERY_MS);
   }
 
+  /** The browser lost the network: the socket is as good as dead, so close it and wait. */
   private goOffline(): void {
     if (this.stopped) return;
     this.clearTimers();
     this.drop("offline");
-    this.setState("offline");
+    this.scheduleRetry();
   }
 
   /** Forgets the current socket (its late events are ignored) and closes it. */

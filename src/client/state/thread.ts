@@ -25,23 +25,11 @@ export class ThreadState {
   hasMoreBefore = false;
   /** The newest seq the server has announced (ready, or any message). */
   knownLastSeq = 0;
-
-  get size(): number {
-    return this.bySeq.size;
-  }
+  /** How far each other participant has read, as far as this view has learned (read events, their sends). */
+  private readonly readBy = new Map<string, number>();
 
   get(seq: number): Message | undefined {
     return this.bySeq.get(seq);
-  }
-
-  findById(id: string): Message | undefined {
-    for (const m of this.bySeq.values()) if (m.id === id) return m;
-    return undefined;
-  }
-
-  /** Seqs in ascending order. */
-  seqs(): number[] {
-    return [...this.bySeq.keys()].sort((a, b) => a - b);
   }
 
   /** The first page (the latest messages): it fixes where the contiguous range starts. */
@@ -79,16 +67,23 @@ export class ThreadState {
     return "added";
   }
 
+  /** Someone has read up to `seq` (a read event, or they sent a message: sending implies reading). */
+  noteRead(userId: string, seq: number): void {
+    this.readBy.set(userId, Math.max(this.readBy.get(userId) ?? 0, seq));
+  }
+
+  /** The newest message `userId` sent, and which of `others` have read up to it. */
+  readReceipt<U extends { id: string }>(userId: string, others: U[]): { message: Message; seenBy: U[] } | null {
+    let mine: Message | undefined;
+    for (const m of this.bySeq.values()) if (m.sender.id === userId && (!mine || m.seq > mine.seq)) mine = m;
+    if (!mine) return null;
+    const seq = mine.seq;
+    return { message: mine, seenBy: others.filter((p) => p.id !== userId && (this.readBy.get(p.id) ?? 0) >= seq) };
+  }
+
   /** Whether messages are known to exist past what is held without a gap (fetch them over REST). */
   get hasGap(): boolean {
     return this.knownLastSeq > this.contiguousSeq;
-  }
-
-  /** The newest confirmed message. */
-  last(): Message | undefined {
-    let last: Message | undefined;
-    for (const m of this.bySeq.values()) if (!last || m.seq > last.seq) last = m;
-    return last;
   }
 }
 

@@ -111,17 +111,15 @@ export class MessageList {
     this.pendingList.replaceChildren(...pending.map((p) => this.renderPending(p)));
   }
 
-  /** "Seen" / "Sent" under my newest confirmed message. */
-  setStatus(seenBy: User[]): void {
-    let seq: number | null = null;
-    for (const [s, row] of this.rows) if (row.message.sender.id === this.meId && (seq === null || s > seq)) seq = s;
+  /** "Sent" or "Seen by …" under the message `seq` (my newest), and nowhere else. */
+  setStatus(seq: number | null, seenBy: User[]): void {
     if (this.statusSeq !== null) this.rows.get(this.statusSeq)?.li.querySelector(".status")?.remove();
     this.statusSeq = seq;
-    if (seq === null) return;
-    const row = this.rows.get(seq);
+    const row = seq === null ? undefined : this.rows.get(seq);
     if (!row || row.message.deletedAt) return;
-    const text = seenBy.length === 0 ? "Sent" : seenBy.length === 1 && seenBy[0] ? `Seen by ${seenBy[0].firstName}` : `Seen by ${seenBy.length}`;
-    const status = h("div", { class: `status${seenBy.length ? " seen" : ""}`, "data-status": seenBy.length ? "seen" : "sent" }, text);
+    const [first] = seenBy;
+    const text = !first ? "Sent" : seenBy.length === 1 ? `Seen by ${first.firstName || fullName(first)}` : `Seen by ${seenBy.length}`;
+    const status = h("div", { class: `status${first ? " seen" : ""}`, "data-status": first ? "seen" : "sent" }, text);
     row.li.querySelector(".msg-col")?.appendChild(status);
   }
 

@@ -1,0 +1,138 @@
+import { CloseCode } from "../../protocol/close-codes";
+import { type ClientFrame, type RoomEvent, RoomEventSchema } from "../../protocol/frames";
+import type { Message } from "../../protocol/models";
+import { type Api, ApiError } from "../api";
+import { LiveSocket, type SocketState } from "../socket";
+import { wsUrl } from "./inbox";
+import type { ThreadState } from "./thread";
+
+/** After `ready`, the replay of missed messages should arrive within this; otherwise page over REST. */
+const REPLAY_GRACE_MS = 1500;
+const GAP_PAGE = 100;
+
+export interface RoomLinkHandlers {
+  /** Every confirmed message: live, ack, replay, REST catch-up, edit, delete. The view upserts it into the thread. */
+  onMessage(message: Message): void;
+  onReady(online: string[]): void;
+  onTyping(userId: string, active: boolean): void;
+  onRead(userId: string, seq: number): void;
+  onPresence(userId: string, online: boolean): void;
+  /** The room refused one of my messages (its clientId), or something else. */
+  onError(message: string, code: string, clientId: string | undefined): void;
+  onState(state: SocketState, retryInMs: number): void;
+  /** The conversation is no longer mine (left, removed, never was). */
+  onGone(notice: string): void;
+}
+
+/**
+ * The room socket of one conversation, with the guarantees of API.md made good on the client: it
+ * connects with `since` = the last seq held without a gap, so the replay fills exactly what was
+ * missed; anything the replay could not cover (over its limit, or a gap seen later) is paged over
+ * REST with `after=`; messages still waiting for their ack are sent again after every `ready`
+ * under the same clientId, which the room deduplicates.
+ */
+export class RoomLink {
+  private readonly socket: LiveSocket<RoomEvent>;
+  private replayTimer: number | undefined;
+  private filling = false;
+  private stopped = false;
+
+  constructor(
+    private readonly api: Api,
+    private readonly conversationId: string,
+    token: () => string,
+    private readonly thread: ThreadState,
+    private readonly handlers: RoomLinkHandlers,
+  ) {
+    this.socket = new LiveSocket<RoomEvent>({
+      url: () =>
+        wsUrl(`/api/conversations/${encodeURIComponent(conversationId)}/ws`, {
+          access_token: token(),
+          since: String(thread.contiguousSeq),
+        }),
+      schema: RoomEventSchema,
+      onEvent: (event) => this.onEvent(event),
+      onState: (state, retryIn) => handlers.onState(state, retryIn),
+      onFatal: (code) => {
+        if (code === CloseCode.notParticipant) handlers.onGone("You are no longer in that conversation.");
+        else void api.me().catch(() => undefined); // 4401: the 401 from REST signs out
+      },
+      onUnreachable: (failures) => {
+        if (failures !== 2) return;
+        // An upgrade refused with 401 or 404 looks like a network error to the page: ask REST.
+        api.conversation(conversationId).catch((err: unknown) => {
+          if (err instanceof ApiError && err.status === 404) handlers.onGone("That conversation is not available.");
+        });
+      },
+    });
+  }
+
+  start(): void {
+    this.socket.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.clearTimeout(this.replayTimer);
+    this.socket.stop();
+  }
+
+  /** Sends a frame now if the socket is open; false otherwise (pending sends go after the next ready). */
+  send(frame: ClientFrame): boolean {
+    return this.socket.send(frame);
+  }
+
+  /** Pages over REST whatever the socket's replay did not cover. */
+  async fillGap(): Promise<void> {
+    if (this.filling || this.stopped) return;
+    this.filling = true;
+    try {
+      while (this.thread.hasGap && !this.stopped) {
+        const page = await this.api.history(this.conversationId, { after: this.thread.contiguousSeq }, GAP_PAGE);
+        for (const m of page.messages) this.handlers.onMessage(m);
+        if (!page.hasMore || page.messages.length === 0) break;
+      }
+    } catch {
+      // The next message or reconnect tries again.
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  private onEvent(event: RoomEvent): void {
+    const h = this.handlers;
+    switch (event.type) {
+      case "ready":
+        this.thread.knownLastSeq = Math.max(this.thread.knownLastSeq, event.lastSeq);
+        h.onReady(event.online);
+        for (const p of this.thread.pending.values()) {
+          if (!p.error) this.send({ type: "send", body: p.body, clientId: p.clientId });
+        }
+        window.clearTimeout(this.replayTimer);
+        this.replayTimer = window.setTimeout(() => void this.fillGap(), REPLAY_GRACE_MS);
+        return;
+      case "message":
+      case "ack":
+        h.onMessage(event.message);
+        if (this.thread.hasGap) void this.fillGap();
+        return;
+      case "message.updated":
+      case "message.deleted":
+        // A change to a message older than the loaded pages shows when that page loads.
+        if (this.thread.get(event.message.seq)) h.onMessage(event.message);
+        return;
+      case "typing":
+        h.onTyping(event.userId, event.active);
+        return;
+      case "read":
+        h.onRead(event.userId, event.seq);
+        return;
+      case "presence":
+        h.onPresence(event.userId, event.online);
+        return;
+      case "error":
+        h.onError(event.message, event.code, event.clientId);
+        return;
+    }
+  }
+}
