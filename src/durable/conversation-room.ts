@@ -58,6 +58,9 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly rate = new Map<string, { start: number; count: number }>();
   private readonly typingAt = new Map<string, number>();
   private mirroring: Promise<void> | null = null;
+  /** Sends numbered but not yet committed (see acceptSend / commitPending). */
+  private pending: { message: StoredMessage; from: WebSocket | null }[] = [];
+  private commitScheduled = false;
   private alarmAt: number | null = null;
   /** When the pending inbox notices are due; after a wake-up unknown (null), so they go at once. */
   private inboxDueAt: number | null = null;
@@ -86,14 +89,11 @@ export class ConversationRoom extends DurableObject<Env> {
     options: { awaitMirror?: boolean } = {},
   ): Promise<RpcResult<SendResult>> {
     return this.rpc(caller, async (member) => {
-      const { message, created } = this.commitSend(member.id, input.body, input.clientId ?? null);
-      const view = this.messageView(message);
-      if (created) {
-        this.sockets.broadcast(JSON.stringify({ type: "message", message: view } satisfies RoomEvent));
-        this.afterMessage();
-        if (options.awaitMirror) await this.mirrorNow();
-      }
-      return { message: view, created };
+      const { message, created } = this.acceptSend(member.id, input.body, input.clientId ?? null, null);
+      // A REST send does not wait for company: it commits now, with whatever sockets queued.
+      this.commitPending();
+      if (created && options.awaitMirror) await this.mirrorNow();
+      return { message: this.messageView(message), created };
     });
   }
 
@@ -209,6 +209,7 @@ export class ConversationRoom extends DurableObject<Env> {
     try {
       await this.ensureLoaded(conversationId);
       const member = this.requireMember(userId);
+      this.commitPending(); // the replay reads committed messages
       const sinceParam = new URL(request.url).searchParams.get("since");
       const since = sinceParam === null || sinceParam === "" ? null : Number(sinceParam);
       if (since !== null && (!Number.isSafeInteger(since) || since < 0)) {
@@ -311,6 +312,7 @@ export class ConversationRoom extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     if (!this.meta) return;
+    this.commitPending();
     const now = Date.now();
     if (this.inboxDueAt !== null && now < this.inboxDueAt) {
       this.ensureAlarm(this.inboxDueAt);
@@ -341,14 +343,15 @@ export class ConversationRoom extends DurableObject<Env> {
   // ---- the write paths shared by REST and sockets ----
 
   private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
+    // Everything but a send acts on committed state, so queued sends are committed first.
+    if (frame.type !== "send") this.commitPending();
     switch (frame.type) {
       case "send": {
-        const { message, created } = this.commitSend(member.id, frame.body, frame.clientId);
-        const view = this.messageView(message);
-        safeSend(ws, JSON.stringify({ type: "ack", clientId: frame.clientId, message: view } satisfies RoomEvent));
-        if (created) {
-          this.sockets.broadcast(JSON.stringify({ type: "message", message: view } satisfies RoomEvent), { except: ws });
-          this.afterMessage();
+        const { message, created } = this.acceptSend(member.id, frame.body, frame.clientId, ws);
+        if (!created) {
+          // A resent clientId: ack the original. The output gate holds this until it is durable.
+          this.commitPending();
+          safeSend(ws, JSON.stringify({ type: "ack", clientId: frame.clientId, message: this.messageView(message) } satisfies RoomEvent));
         }
         return;
       }
@@ -381,17 +384,26 @@ export class ConversationRoom extends DurableObject<Env> {
     }
   }
 
-  /** Validates, deduplicates by clientId, rate-limits, numbers and stores one message. */
-  private commitSend(userId: string, rawBody: string, clientId: string | null): { message: StoredMessage; created: boolean } {
+  /**
+   * Validates, deduplicates by clientId, rate-limits and numbers one message, and queues it for the
+   * next group commit. Nothing is acknowledged before the commit.
+   */
+  private acceptSend(
+    userId: string,
+    rawBody: string,
+    clientId: string | null,
+    from: WebSocket | null,
+  ): { message: StoredMessage; created: boolean } {
     if (clientId !== null) {
-      const existing = this.store.messageByClientId(userId, clientId);
+      const existing =
+        this.store.messageByClientId(userId, clientId) ??
+        this.pending.find((p) => p.message.senderId === userId && p.message.clientId === clientId)?.message;
       if (existing) return { message: existing, created: false };
     }
     const body = this.checkBody(rawBody);
     this.takeRateToken(userId);
-    const seq = this.lastSeq + 1;
     const message: StoredMessage = {
-      seq,
+      seq: this.lastSeq + 1,
       id: newId("m"),
       senderId: userId,
       body,
@@ -400,17 +412,48 @@ export class ConversationRoom extends DurableObject<Env> {
       editedAt: null,
       deletedAt: null,
     };
-    const member = this.members.get(userId);
+    this.lastSeq = message.seq;
+    this.pending.push({ message, from });
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
+      // Frames that arrive before this timer fires join the same transaction: one durable write
+      // (one fsync locally) for the whole group instead of one per message.
+      setTimeout(() => this.commitPending(), 0);
+    }
+    return { message, created: true };
+  }
+
+  /** Group commit: stores every queued message in one transaction, then acks and fans them out. */
+  private commitPending(): void {
+    this.commitScheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const readUpTo = new Map<string, number>();
+    for (const { message } of batch) readUpTo.set(message.senderId, message.seq);
     this.store.transaction(() => {
-      this.store.insertMessage(message);
+      for (const { message } of batch) this.store.insertMessage(message);
       // Sending implies having read everything up to one's own message.
-      if (member && member.lastReadSeq < seq) this.store.setLastRead(userId, seq);
+      for (const [userId, seq] of readUpTo) {
+        const member = this.members.get(userId);
+        if (member && member.lastReadSeq < seq) this.store.setLastRead(userId, seq);
+      }
       if (!this.notifyAll) this.store.writeFlag("notify_all", "1");
     });
-    this.lastSeq = seq;
-    if (member) member.lastReadSeq = seq;
     this.notifyAll = true;
-    return { message, created: true };
+    for (const [userId, seq] of readUpTo) {
+      const member = this.members.get(userId);
+      if (member && member.lastReadSeq < seq) member.lastReadSeq = seq;
+    }
+    // These sends leave only once the transaction is durable (the output gate holds them).
+    for (const { message, from } of batch) {
+      const view = this.messageView(message);
+      if (from) safeSend(from, JSON.stringify({ type: "ack", clientId: message.clientId, message: view } satisfies RoomEvent));
+      this.sockets.broadcast(JSON.stringify({ type: "message", message: view } satisfies RoomEvent), {
+        except: from ?? undefined,
+      });
+    }
+    this.afterMessage();
   }
 
   private commitEdit(userId: string, messageId: string, rawBody: string): Message {
@@ -580,6 +623,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private async rpc<T>(caller: RoomCaller, fn: (member: MemberRow) => T | Promise<T>): Promise<RpcResult<T>> {
     try {
       await this.ensureLoaded(caller.conversationId);
+      this.commitPending();
       return { ok: true, value: await fn(this.requireMember(caller.userId)) };
     } catch (err) {
       if (err instanceof ApiError) return rpcFailure(err);
