@@ -35,6 +35,10 @@ const watchdog = setTimeout(() => {
 }, TOTAL_TIMEOUT_MS);
 watchdog.unref();
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => void exit(130, "e2e: interrupted"));
+process.on("unhandledRejection", (err) => {
+  console.error(`e2e: unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : err}`);
+  void exit(1, "e2e: 0 passed, 1 failed");
+});
 
 function withTimeout(promise, ms, what) {
   let timer;

@@ -64,16 +64,18 @@ function newestMtime(dir) {
   return newest;
 }
 
-/** Builds the web client when .build/client is missing or older than its sources. */
+/** Builds the web client when .build/client is missing or older than its sources (client and protocol). */
 export async function ensureClientBuild() {
   const bundle = join(ROOT, ".build/client/app.js");
-  const fresh = existsSync(bundle) && existsSync(join(ROOT, ".build/client/index.html")) && statSync(bundle).mtimeMs >= newestMtime(join(ROOT, "src/client"));
+  const sources = Math.max(newestMtime(join(ROOT, "src/client")), newestMtime(join(ROOT, "src/protocol")));
+  const fresh = existsSync(bundle) && existsSync(join(ROOT, ".build/client/index.html")) && statSync(bundle).mtimeMs >= sources;
   if (fresh) return false;
   await run("npm", ["run", "-s", "build:client"], "npm run build:client", 120_000);
   return true;
 }
 
-export async function startWrangler({ timeoutMs = 90_000 } = {}) {
+/** `vars` override wrangler.toml's [vars] (e.g. a smaller REPLAY_LIMIT). */
+export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
   const persist = join(dir, "state");
   const [port, inspectorPort] = [await freePort(), await freePort()];
@@ -110,6 +112,7 @@ export async function startWrangler({ timeoutMs = 90_000 } = {}) {
         "--persist-to", persist,
         "--var", `JWT_SECRET:${secret}`,
         "--var", "ENVIRONMENT:development",
+        ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
         "--show-interactive-dev-session=false",
       ],
       { cwd: ROOT, env: QUIET_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true },

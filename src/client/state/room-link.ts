@@ -112,10 +112,14 @@ export class RoomLink {
         this.replayTimer = window.setTimeout(() => void this.fillGap(), REPLAY_GRACE_MS);
         return;
       case "message":
-      case "ack":
+      case "ack": {
+        // Replayed messages arrive in order; one that skips seqs means the replay stopped at its
+        // limit (or something was lost): fetch the rest now rather than after the grace period.
+        const skips = event.message.seq > this.thread.contiguousSeq + 1;
         h.onMessage(event.message);
-        if (this.thread.hasGap) void this.fillGap();
+        if (skips && this.thread.hasGap) void this.fillGap();
         return;
+      }
       case "message.updated":
       case "message.deleted":
         // A change to a message older than the loaded pages shows when that page loads.
