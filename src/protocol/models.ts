@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The objects of API.md as they travel on the wire (REST bodies and socket events). The schemas let

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
