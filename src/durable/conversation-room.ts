@@ -460,6 +460,7 @@ export class ConversationRoom extends DurableObject<Env> {
     const body = this.checkBody(rawBody);
     const message = this.ownMessage(userId, messageId);
     if (message.deletedAt) throw new ApiError("validation_failed", "A deleted message cannot be edited");
+    this.takeRateToken(userId); // edits fan out and reach D1 like sends: same budget
     const updated: StoredMessage = { ...message, body, editedAt: nowIso() };
     this.store.updateMessage(updated);
     return this.afterChange(updated, "message.updated");
@@ -468,6 +469,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private commitDelete(userId: string, messageId: string): Message {
     const message = this.ownMessage(userId, messageId);
     if (message.deletedAt) return this.messageView(message);
+    this.takeRateToken(userId);
     const updated: StoredMessage = { ...message, body: "", deletedAt: nowIso() };
     this.store.updateMessage(updated);
     return this.afterChange(updated, "message.deleted");
@@ -572,7 +574,7 @@ export class ConversationRoom extends DurableObject<Env> {
         return;
       }
       this.store.transaction(() => {
-        for (const m of messages) this.store.markSynced(m.seq, m.rev);
+        this.store.markSynced(messages);
         for (const r of reads) this.store.markReadSynced(r.userId, r.lastReadSeq);
       });
     }

@@ -235,9 +235,17 @@ export class RoomStorage {
       .map((r) => ({ ...toMessage(r), rev: num(r.rev) }));
   }
 
-  /** Clears the dirty flag unless the row changed again since it was read for the outbox. */
-  markSynced(seq: number, rev: number): void {
-    this.sql.exec("UPDATE messages SET dirty = 0 WHERE seq = ? AND rev = ?", seq, rev);
+  /**
+   * Clears the dirty flags of a flushed batch in one statement, except on rows that changed again
+   * since they were read for the outbox (their revision moved on).
+   */
+  markSynced(rows: { seq: number; rev: number }[]): void {
+    if (rows.length === 0) return;
+    this.sql.exec(
+      `UPDATE messages SET dirty = 0 FROM json_each(?) AS j
+       WHERE messages.seq = j.value ->> 0 AND messages.rev = j.value ->> 1`,
+      JSON.stringify(rows.map((r) => [r.seq, r.rev])),
+    );
   }
 
   dirtyReads(): { userId: string; lastReadSeq: number }[] {

@@ -258,6 +258,11 @@ describe("hibernation and durability", () => {
     });
     await runDurableObjectAlarm(stub);
     expect(await d1Count()).toBe(4);
+    // The outbox is empty again: nothing left to copy.
+    const dirty = await runInDurableObject(stub, (instance) =>
+      (instance as unknown as { store: { dirtyMessages(n: number): unknown[] } }).store.dirtyMessages(10).length,
+    );
+    expect(dirty).toBe(0);
     await runDurableObjectAlarm(stub);
     const rows = await realDb.prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq").bind(id).all<{ seq: number }>();
     expect(rows.results.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
