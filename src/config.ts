@@ -16,6 +16,7 @@ export interface Limits {
   inboxNotifyWindowMs: number;
   outboxRetryMs: number;
   outboxFlushMs: number;
+  presenceMaxMembers: number;
 }
 
 type Vars = Pick<
@@ -36,6 +37,7 @@ type Vars = Pick<
   | "INBOX_NOTIFY_WINDOW_MS"
   | "OUTBOX_RETRY_MS"
   | "OUTBOX_FLUSH_MS"
+  | "PRESENCE_MAX_MEMBERS"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -66,6 +68,7 @@ export function limitsFrom(env: Vars): Limits {
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
     outboxRetryMs: int(env.OUTBOX_RETRY_MS, 2000, 1),
     outboxFlushMs: int(env.OUTBOX_FLUSH_MS, 100),
+    presenceMaxMembers: int(env.PRESENCE_MAX_MEMBERS, 100),
   };
   cache.set(env, limits);
   return limits;

@@ -65,6 +65,7 @@ export class ConversationRoom extends DurableObject<Env> {
   /** When the pending inbox notices are due; after a wake-up unknown (null), so they go at once. */
   private inboxDueAt: number | null = null;
   private notifyAll = false;
+  private activeCountCache: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -177,8 +178,9 @@ export class ConversationRoom extends DurableObject<Env> {
         await markLeft(db, meta.id, member.id, nowIso());
         this.store.setMemberActive(member.id, false);
         member.active = false;
+        this.activeCountCache = null;
         this.sockets.closeUser(member.id, CloseCode.notParticipant, "left the conversation");
-        this.broadcastEvent({ type: "presence", userId: member.id, online: false });
+        if (this.presenceOn) this.broadcastEvent({ type: "presence", userId: member.id, online: false });
         this.queueInboxNotify("all");
       } else {
         await markHidden(db, meta.id, member.id, this.lastSeq);
@@ -235,7 +237,7 @@ export class ConversationRoom extends DurableObject<Env> {
           safeSend(server, JSON.stringify({ type: "message", message: this.messageView(m) } satisfies RoomEvent));
         }
       }
-      if (firstSocket) {
+      if (firstSocket && this.presenceOn) {
         this.sockets.broadcast(JSON.stringify({ type: "presence", userId: member.id, online: true } satisfies RoomEvent), {
           except: server,
         });
@@ -365,12 +367,15 @@ export class ConversationRoom extends DurableObject<Env> {
         return;
       case "typing": {
         const now = Date.now();
+        // The time typing last started, negated once it stopped: a stop is told only after a start,
+        // and toggling cannot restart faster than the throttle (each event goes to every socket).
+        const last = this.typingAt.get(member.id);
         if (frame.active) {
-          const last = this.typingAt.get(member.id) ?? 0;
-          if (now - last < this.limits.typingThrottleMs) return;
+          if (last !== undefined && now - Math.abs(last) < this.limits.typingThrottleMs) return;
           this.typingAt.set(member.id, now);
         } else {
-          this.typingAt.delete(member.id);
+          if (last === undefined || last < 0) return;
+          this.typingAt.set(member.id, -last);
         }
         this.sockets.broadcast(
           JSON.stringify({ type: "typing", userId: member.id, active: frame.active } satisfies RoomEvent),
@@ -663,13 +668,21 @@ export class ConversationRoom extends DurableObject<Env> {
     if (this.requireMeta().id !== conversationId) throw notFound("Conversation not found");
   }
 
+  /**
+   * Presence events go to every socket whenever someone arrives or leaves: O(n²) as a room fills.
+   * Rooms over PRESENCE_MAX_MEMBERS skip them; `ready.online` still tells who is there.
+   */
+  private get presenceOn(): boolean {
+    return this.activeCount <= this.limits.presenceMaxMembers;
+  }
+
   private get activeCount(): number {
-    let n = 0;
-    for (const m of this.members.values()) if (m.active) n++;
-    return n;
+    this.activeCountCache ??= [...this.members.values()].filter((m) => m.active).length;
+    return this.activeCountCache;
   }
 
   private loadFromStorage(): void {
+    this.activeCountCache = null;
     this.meta = this.store.readMeta();
     this.members = new Map(this.store.members().map((m) => [m.id, m]));
     this.lastSeq = this.store.lastSeq();
@@ -742,7 +755,12 @@ export class ConversationRoom extends DurableObject<Env> {
 
   private forgetSocket(ws: WebSocket): void {
     const attachment = this.sockets.remove(ws);
-    if (attachment && this.sockets.countFor(attachment.userId) === 0 && this.members.get(attachment.userId)?.active) {
+    if (
+      attachment &&
+      this.presenceOn &&
+      this.sockets.countFor(attachment.userId) === 0 &&
+      this.members.get(attachment.userId)?.active
+    ) {
       this.broadcastEvent({ type: "presence", userId: attachment.userId, online: false });
     }
   }

@@ -68,38 +68,52 @@ export function frameExceeds(message: string | ArrayBuffer, max: number): boolea
 /** A live set of accepted sockets with their attachments, rebuilt from the runtime after a wake-up. */
 export class SocketSet {
   private sockets: Map<WebSocket, SocketAttachment> | null = null;
+  /** Open sockets per user, kept with the set so presence checks are O(1) in a crowded room. */
+  private perUser = new Map<string, number>();
 
   constructor(private readonly ctx: DurableObjectState) {}
 
   private all(): Map<WebSocket, SocketAttachment> {
     if (!this.sockets) {
       this.sockets = new Map();
+      this.perUser = new Map();
       for (const ws of this.ctx.getWebSockets()) {
         if (ws.readyState !== WebSocket.OPEN) continue;
         const a = readAttachment(ws);
-        if (a) this.sockets.set(ws, a);
+        if (a) this.track(ws, a);
       }
     }
     return this.sockets;
   }
 
+  private track(ws: WebSocket, a: SocketAttachment): void {
+    this.sockets?.set(ws, a);
+    this.perUser.set(a.userId, (this.perUser.get(a.userId) ?? 0) + 1);
+  }
+
+  private untrack(ws: WebSocket): SocketAttachment | undefined {
+    const a = this.sockets?.get(ws);
+    if (!a) return undefined;
+    this.sockets?.delete(ws);
+    const left = (this.perUser.get(a.userId) ?? 1) - 1;
+    if (left > 0) this.perUser.set(a.userId, left);
+    else this.perUser.delete(a.userId);
+    return a;
+  }
+
   add(ws: WebSocket, a: SocketAttachment): void {
-    this.all().set(ws, a);
+    this.all();
+    this.untrack(ws);
+    this.track(ws, a);
   }
 
   remove(ws: WebSocket): SocketAttachment | undefined {
-    const map = this.all();
-    const a = map.get(ws) ?? readAttachment(ws) ?? undefined;
-    map.delete(ws);
-    return a;
+    this.all();
+    return this.untrack(ws) ?? readAttachment(ws) ?? undefined;
   }
 
   get(ws: WebSocket): SocketAttachment | undefined {
     return this.all().get(ws) ?? readAttachment(ws) ?? undefined;
-  }
-
-  entries(): IterableIterator<[WebSocket, SocketAttachment]> {
-    return this.all().entries();
   }
 
   get size(): number {
@@ -107,32 +121,32 @@ export class SocketSet {
   }
 
   countFor(userId: string): number {
-    let n = 0;
-    for (const a of this.all().values()) if (a.userId === userId) n++;
-    return n;
+    this.all();
+    return this.perUser.get(userId) ?? 0;
   }
 
   onlineUsers(): string[] {
-    return [...new Set([...this.all().values()].map((a) => a.userId))];
+    this.all();
+    return [...this.perUser.keys()];
   }
 
   /** Sends one serialized event to every socket, skipping `except` and (optionally) one user's sockets. */
-  broadcast(data: string, options: { except?: WebSocket; exceptUser?: string } = {}): void {
+  broadcast(data: string, options: { except?: WebSocket | undefined; exceptUser?: string } = {}): void {
     for (const [ws, a] of this.all()) {
       if (ws === options.except || a.userId === options.exceptUser) continue;
-      if (!safeSend(ws, data)) this.all().delete(ws);
+      if (!safeSend(ws, data)) this.untrack(ws);
     }
   }
 
   sendToUser(userId: string, data: string): void {
-    for (const [ws, a] of this.all()) if (a.userId === userId && !safeSend(ws, data)) this.all().delete(ws);
+    for (const [ws, a] of this.all()) if (a.userId === userId && !safeSend(ws, data)) this.untrack(ws);
   }
 
   closeUser(userId: string, code: number, reason: string): void {
     for (const [ws, a] of this.all()) {
       if (a.userId !== userId) continue;
       safeClose(ws, code, reason);
-      this.all().delete(ws);
+      this.untrack(ws);
     }
   }
 }

@@ -67,4 +67,21 @@ describe("room limits", () => {
     sa.close();
     ib.close();
   });
+
+  it("skips presence events in rooms over PRESENCE_MAX_MEMBERS but still lists who is online", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id]);
+    await setRoomLimits(conversation.id, { presenceMaxMembers: 1 });
+    const path = `/api/conversations/${conversation.id}/ws`;
+    const sa = await openSocket(path, { token: a.token });
+    await sa.next(ofType("ready"));
+    const sb = await openSocket(path, { token: b.token });
+    expect((await sb.next(ofType("ready"))).online.sort()).toEqual([a.user.id, b.user.id].sort());
+    sb.send({ type: "typing", active: true });
+    await sa.next(ofType("typing"));
+    expect(sa.events.some((e) => e.type === "presence")).toBe(false);
+    sa.close();
+    sb.close();
+  });
 });
