@@ -1,0 +1,93 @@
+// The benchmark's server process for --server miniflare and --server start-worker (server.mjs spawns
+// it, so the load generator and the server never share a Node process). Argument: one JSON spec
+// {mode, port, persist, bundle, vars}. Stops on SIGTERM/SIGINT, or by itself after 30 minutes.
+
+import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { ROOT } from "./server.mjs";
+
+const spec = JSON.parse(process.argv[2] ?? "{}");
+const require = createRequire(join(ROOT, "package.json"));
+const wrangler = await import("wrangler");
+
+let stop = async () => {};
+
+if (spec.mode === "miniflare") {
+  // Wrangler's own Miniflare, so the workerd binary is the one `wrangler dev` runs.
+  const { Miniflare, convertV4MiniflareOptions } = createRequire(require.resolve("wrangler/package.json"))(
+    "miniflare",
+  );
+  const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  // The bundle is one ES module: its module rules (for unbundled sources) do not apply.
+  delete workerOptions.modulesRules;
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: spec.port,
+      resourcePersistencePath: join(spec.persist, "v3"),
+      cf: false,
+      // --cpu-profile: workerd's own inspector (V8 CPU profiles of the Worker's isolate).
+      inspectorPort: spec.inspectorPort ?? undefined,
+      logRequests: false,
+      telemetry: { enabled: false },
+      workers: [
+        {
+          ...workerOptions,
+          name: "edge-chat",
+          rootPath: ROOT,
+          modules: true,
+          modulesRoot: spec.bundle,
+          scriptPath: join(spec.bundle, "index.js"),
+          bindings: { ...workerOptions.bindings, ...spec.vars },
+        },
+      ],
+    }),
+  );
+  await mf.ready;
+  stop = () => mf.dispose();
+} else if (spec.mode === "start-worker") {
+  // Vars reach startWorker like a .dev.vars file (they override [vars], as in `wrangler dev`).
+  const envFile = join(spec.persist, "bench.env");
+  writeFileSync(
+    envFile,
+    Object.entries(spec.vars)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
+  const worker = await wrangler.unstable_startWorker({
+    config: join(ROOT, "wrangler.toml"),
+    envFiles: [envFile],
+    dev: {
+      server: { hostname: "127.0.0.1", port: spec.port },
+      inspector: false,
+      persist: spec.persist,
+      watch: false,
+      logLevel: "warn",
+    },
+  });
+  await worker.ready;
+  stop = () => worker.dispose();
+} else {
+  throw new Error(`serve.mjs: unknown mode ${spec.mode}`);
+}
+
+let stopping = false;
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await Promise.race([stop(), new Promise((r) => setTimeout(r, 5000))]);
+  } finally {
+    process.exit(code);
+  }
+}
+process.on("SIGTERM", () => void shutdown(0));
+process.on("SIGINT", () => void shutdown(0));
+// The runner kills this process when it is done; this is the backstop if the runner died.
+setTimeout(() => void shutdown(3), 30 * 60_000).unref();
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown(3);
+}, 1000).unref();
+console.log(`serving on 127.0.0.1:${spec.port}`);
