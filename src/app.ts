@@ -16,8 +16,12 @@ export const app = new Hono<AppEnv>();
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** Cloudflare's ray id ("8f1e2d3c4b5a6978-LHR"); anything else a client sent is not echoed or logged. */
+const RAY_ID = /^[\w-]{1,64}$/;
+
 app.use(async (c, next) => {
-  c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
+  const ray = c.req.header("cf-ray");
+  c.set("requestId", ray !== undefined && RAY_ID.test(ray) ? ray : crypto.randomUUID());
   c.set("limits", limitsFrom(c.env));
   await next();
   // A 101 carries the object's WebSocket; its headers are the runtime's to set.

@@ -15,12 +15,15 @@ export interface MessageFields {
 
 const UNKNOWN_USER = (id: string): User => ({ id, firstName: "", lastName: "", avatarUrl: null });
 
+/** Exactly the public fields: callers pass richer rows (a room's member row carries read state). */
+const publicUser = (u: User): User => ({ id: u.id, firstName: u.firstName, lastName: u.lastName, avatarUrl: u.avatarUrl });
+
 export function messageView(conversationId: string, m: MessageFields, sender: User | undefined): Message {
   return {
     id: m.id,
     conversationId,
     seq: m.seq,
-    sender: sender ?? UNKNOWN_USER(m.senderId),
+    sender: sender ? publicUser(sender) : UNKNOWN_USER(m.senderId),
     // A tombstone never carries the deleted text, whatever the row still holds.
     body: m.deletedAt ? "" : m.body,
     clientId: m.clientId,

@@ -21,19 +21,32 @@ export interface VerifiedToken {
 
 const keys = new Map<string, Uint8Array>();
 
+/** Values published in the repository (.dev.vars.example): anyone could sign tokens with them. */
+const PUBLISHED_SECRETS = new Set(["replace-with-at-least-32-random-characters"]);
+
+/** Fewer distinct characters than this is a pattern ("aaaa…", "abababab…"), not random key material. */
+const MIN_DISTINCT_CHARS = 8;
+
+function isWeak(secret: string): boolean {
+  return (
+    secret.length < MIN_SECRET_LENGTH ||
+    new Set(secret).size < MIN_DISTINCT_CHARS ||
+    PUBLISHED_SECRETS.has(secret)
+  );
+}
+
 /** Refuses to work with a missing or weak secret rather than falling back to a default. */
 function keyFor(secret: string | undefined): Uint8Array {
-  if (!secret || secret.length < MIN_SECRET_LENGTH) {
+  const cached = secret === undefined ? undefined : keys.get(secret);
+  if (cached) return cached;
+  if (!secret || isWeak(secret)) {
     // A configuration fault, not the caller's: it surfaces as a 500 and is logged with the request id.
     throw new Error(
-      `JWT_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters; set it with \`wrangler secret put JWT_SECRET\``,
+      `JWT_SECRET is missing, shorter than ${MIN_SECRET_LENGTH} characters, or not random; set it with \`wrangler secret put JWT_SECRET\``,
     );
   }
-  let key = keys.get(secret);
-  if (!key) {
-    key = new TextEncoder().encode(secret);
-    keys.set(secret, key);
-  }
+  const key = new TextEncoder().encode(secret);
+  keys.set(secret, key);
   return key;
 }
 

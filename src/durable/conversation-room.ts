@@ -280,7 +280,9 @@ export class ConversationRoom extends DurableObject<Env> {
     const parsed = ClientFrameSchema.safeParse(raw);
     if (!parsed.success) {
       const clientId = clientIdOf(raw);
-      const known = typeof raw === "object" && raw !== null && ["send", "edit", "delete", "typing", "read"].includes(String((raw as { type?: unknown }).type));
+      // Not String(type): a frame's `type` can be an object whose toString is not a function.
+      const type: unknown = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
+      const known = typeof type === "string" && ["send", "edit", "delete", "typing", "read"].includes(type);
       const first = parsed.error.issues[0];
       const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
       this.sendError(ws, known ? "validation_failed" : "bad_request", known ? detail : "Unknown frame type", clientId);

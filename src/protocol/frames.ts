@@ -1,5 +1,6 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConversationSchema, MessageSchema } from "./models";
+import { BODY_RULES, TOKEN_RULES, withRules } from "./text";
 
 /**
  * The WebSocket protocol of API.md, typed once. Client frames are validated by the objects; server
@@ -7,9 +8,9 @@ import { ConversationSchema, MessageSchema } from "./models";
  */
 
 /** Hard caps on frame fields; the configurable, smaller message limits are checked by the room. */
-const ClientIdSchema = z.string().min(1).max(128);
+const ClientIdSchema = withRules(z.string().min(1).max(128), TOKEN_RULES);
 const IdSchema = z.string().min(1).max(64);
-const BodySchema = z.string().max(100_000);
+const BodySchema = withRules(z.string().max(100_000), BODY_RULES);
 const SeqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ClientFrameSchema = z.discriminatedUnion("type", [

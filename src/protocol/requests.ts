@@ -1,5 +1,6 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Limits } from "../config";
+import { BODY_RULES, LABEL_RULES, TOKEN_RULES, isWellFormed, withRules } from "./text";
 
 /** REST request bodies of API.md. Length limits come from settings, so the schemas are built per limits. */
 
@@ -10,33 +11,48 @@ const trimmed = (max: number, what: string) =>
     .min(1, `${what} must not be empty`)
     .max(max, `${what} must be at most ${max} characters`);
 
-/** http(s) only: a `javascript:` or `data:` avatar would run or leak in someone else's browser. */
+/** A name or title: shown to other people on one line, so no control or direction-override characters. */
+const label = (max: number, what: string) => withRules(trimmed(max, what), LABEL_RULES);
+
+/** The URL as the WHATWG parser reads it, or null: the one reading every browser will share. */
+function parseHttpUrl(value: string): URL | null {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * http(s) only: a `javascript:` or `data:` avatar would run or leak in someone else's browser.
+ * Stored in its parsed form (`href`), so what is kept is exactly what was checked.
+ */
 const avatarUrl = (max: number) =>
   z
     .string()
     .trim()
     .max(max, `avatarUrl must be at most ${max} characters`)
-    .refine((value) => {
-      try {
-        const url = new URL(value);
-        return url.protocol === "https:" || url.protocol === "http:";
-      } catch {
-        return false;
-      }
-    }, "avatarUrl must be an http or https URL")
+    .refine((value) => parseHttpUrl(value) !== null, "avatarUrl must be an http or https URL")
+    .transform((value) => parseHttpUrl(value)?.href ?? value)
+    .refine((href) => href.length <= max, `avatarUrl must be at most ${max} characters`)
     .nullable();
 
 const userId = z.string().min(1).max(64);
-const clientId = z.string().min(1).max(128);
+const clientId = withRules(z.string().min(1).max(128), TOKEN_RULES);
 
 export function requestSchemas(limits: Limits) {
-  const body = trimmed(limits.maxMessageChars, "body");
+  const body = withRules(trimmed(limits.maxMessageChars, "body"), BODY_RULES);
   return {
     register: z.strictObject({
       email: z.email().max(254),
-      password: z.string().min(8, "password must be at least 8 characters").max(1024),
-      firstName: trimmed(limits.maxNameChars, "firstName"),
-      lastName: trimmed(limits.maxNameChars, "lastName"),
+      password: z
+        .string()
+        .min(8, "password must be at least 8 characters")
+        .max(1024)
+        .refine(isWellFormed, "password must not contain unpaired surrogates"),
+      firstName: label(limits.maxNameChars, "firstName"),
+      lastName: label(limits.maxNameChars, "lastName"),
       avatarUrl: avatarUrl(limits.maxAvatarUrlChars).optional(),
     }),
     login: z.strictObject({
@@ -44,8 +60,8 @@ export function requestSchemas(limits: Limits) {
       password: z.string().max(1024),
     }),
     updateMe: z.strictObject({
-      firstName: trimmed(limits.maxNameChars, "firstName").optional(),
-      lastName: trimmed(limits.maxNameChars, "lastName").optional(),
+      firstName: label(limits.maxNameChars, "firstName").optional(),
+      lastName: label(limits.maxNameChars, "lastName").optional(),
       avatarUrl: avatarUrl(limits.maxAvatarUrlChars).optional(),
     }),
     createConversation: z.strictObject({
@@ -53,7 +69,7 @@ export function requestSchemas(limits: Limits) {
         .array(userId)
         .min(1, "participantIds must name at least one other user")
         .max(limits.maxGroupSize, `a conversation has at most ${limits.maxGroupSize} participants`),
-      title: trimmed(limits.maxTitleChars, "title").optional(),
+      title: label(limits.maxTitleChars, "title").optional(),
       body: body.optional(),
       clientId: clientId.optional(),
     }),

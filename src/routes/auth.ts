@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { tokenSettings } from "../auth/middleware";
 import { dummyHash, hashPassword, verifyPassword } from "../auth/password";
+import { enforceLimit, limitByIp } from "../auth/rate-limit";
 import { assertSecret, issueToken } from "../auth/tokens";
 import { openDb } from "../db/client";
 import { findUserByEmail, insertUser, normalizeEmail, toMe } from "../db/users";
@@ -14,14 +15,18 @@ import { jsonBody } from "../validation";
 
 const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
 
+// Per-IP limits count every attempt, valid or not, before the body is read; per-account limits
+// count well-formed attempts on one email before any password hashing is done.
 export const authRoutes = new Hono<AppEnv>()
-  .post("/register", jsonBody((c) => schemas(c).register), async (c) => {
+  .post("/register", limitByIp("REGISTER_IP_LIMITER"), jsonBody((c) => schemas(c).register), async (c) => {
     const body = c.req.valid("json");
     const settings = tokenSettings(c.env);
     assertSecret(settings);
+    const email = normalizeEmail(body.email);
+    await enforceLimit(c, "REGISTER_ACCOUNT_LIMITER", email);
     const row = {
       id: newId("u"),
-      email: normalizeEmail(body.email),
+      email,
       passwordHash: await hashPassword(body.password, c.get("limits").pbkdf2Iterations),
       firstName: body.firstName,
       lastName: body.lastName,
@@ -34,10 +39,11 @@ export const authRoutes = new Hono<AppEnv>()
     const response: AuthResponse = { token: await issueToken(row.id, settings), user: toMe(row) };
     return c.json(response, 201);
   })
-  .post("/login", jsonBody((c) => schemas(c).login), async (c) => {
+  .post("/login", limitByIp("LOGIN_IP_LIMITER"), jsonBody((c) => schemas(c).login), async (c) => {
     const { email, password } = c.req.valid("json");
     const settings = tokenSettings(c.env);
     assertSecret(settings);
+    await enforceLimit(c, "LOGIN_ACCOUNT_LIMITER", normalizeEmail(email));
     const user = await findUserByEmail(openDb(c.env.DB), email);
     // Unknown email and wrong password cost the same work and get the same answer.
     const stored = user?.passwordHash ?? (await dummyHash(c.get("limits").pbkdf2Iterations));
