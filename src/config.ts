@@ -17,6 +17,7 @@ export interface Limits {
   outboxRetryMs: number;
   outboxFlushMs: number;
   presenceMaxMembers: number;
+  restMirrorWaitMs: number;
 }
 
 type Vars = Pick<
@@ -38,6 +39,7 @@ type Vars = Pick<
   | "OUTBOX_RETRY_MS"
   | "OUTBOX_FLUSH_MS"
   | "PRESENCE_MAX_MEMBERS"
+  | "REST_MIRROR_WAIT_MS"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -69,6 +71,7 @@ export function limitsFrom(env: Vars): Limits {
     outboxRetryMs: int(env.OUTBOX_RETRY_MS, 2000, 1),
     outboxFlushMs: int(env.OUTBOX_FLUSH_MS, 100),
     presenceMaxMembers: int(env.PRESENCE_MAX_MEMBERS, 100),
+    restMirrorWaitMs: int(env.REST_MIRROR_WAIT_MS, 2000),
   };
   cache.set(env, limits);
   return limits;

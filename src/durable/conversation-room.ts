@@ -93,7 +93,7 @@ export class ConversationRoom extends DurableObject<Env> {
       const { message, created } = this.acceptSend(member.id, input.body, input.clientId ?? null, null);
       // A REST send does not wait for company: it commits now, with whatever sockets queued.
       this.commitPending();
-      if (created && options.awaitMirror) await this.mirrorNow();
+      if (created && options.awaitMirror) await this.mirrorForRest();
       return { message: this.messageView(message), created };
     });
   }
@@ -101,7 +101,7 @@ export class ConversationRoom extends DurableObject<Env> {
   async edit(caller: RoomCaller, messageId: string, body: string): Promise<RpcResult<Message>> {
     return this.rpc(caller, async (member) => {
       const view = this.commitEdit(member.id, messageId, body);
-      await this.mirrorNow();
+      await this.mirrorForRest();
       return view;
     });
   }
@@ -109,7 +109,7 @@ export class ConversationRoom extends DurableObject<Env> {
   async remove(caller: RoomCaller, messageId: string): Promise<RpcResult<Message>> {
     return this.rpc(caller, async (member) => {
       const view = this.commitDelete(member.id, messageId);
-      await this.mirrorNow();
+      await this.mirrorForRest();
       return view;
     });
   }
@@ -134,7 +134,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   async markRead(caller: RoomCaller, seq: number): Promise<RpcResult<void>> {
     return this.rpc(caller, async (member) => {
-      if (this.commitRead(member, seq)) await this.mirrorNow();
+      if (this.commitRead(member, seq)) await this.mirrorForRest();
     });
   }
 
@@ -507,7 +507,9 @@ export class ConversationRoom extends DurableObject<Env> {
 
   private checkBody(raw: string): string {
     const body = raw.trim();
-    if (body.length === 0 || body.length > this.limits.maxMessageChars) {
+    // Characters are code points, as in the REST schema (zod); UTF-16 length is an upper bound.
+    const length = body.length <= this.limits.maxMessageChars ? body.length : codePointLength(body);
+    if (length === 0 || length > this.limits.maxMessageChars) {
       throw new ApiError("validation_failed", `body must be 1 to ${this.limits.maxMessageChars} characters`, {
         details: [{ path: "body", message: body.length === 0 ? "must not be empty" : "too long" }],
       });
@@ -563,6 +565,23 @@ export class ConversationRoom extends DurableObject<Env> {
   private async mirrorNow(): Promise<void> {
     if (this.mirroring) await this.mirroring;
     await this.scheduleMirror();
+  }
+
+  /**
+   * REST writes answer once D1 has the change, so REST clients read their writes in the inbox;
+   * but never later than REST_MIRROR_WAIT_MS: the change is durable in the room already, and a
+   * slow D1 must not hold a request open (the outbox finishes the copy).
+   */
+  private async mirrorForRest(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.limits.restMirrorWaitMs);
+    });
+    try {
+      await Promise.race([this.mirrorNow(), timeout]);
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+    }
   }
 
   private async mirror(): Promise<void> {
@@ -769,6 +788,12 @@ export class ConversationRoom extends DurableObject<Env> {
 }
 
 const INBOX_EVENT_PARTICIPANTS = 100;
+
+function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
 
 function clientIdOf(raw: unknown): string | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;

@@ -198,13 +198,13 @@ describe("conversation socket frames under fuzz", () => {
         case "send": {
           if (usedClientIds.has(f.clientId)) return { kind: "ack", clientId: f.clientId, body: null };
           const body = f.body.trim();
-          if (body.length === 0 || body.length > MAX_BODY)
+          if (body.length === 0 || [...body].length > MAX_BODY)
             return { kind: "error", codes: ["validation_failed"], clientId: f.clientId };
           return { kind: "ack", clientId: f.clientId, body };
         }
         case "edit": {
           const body = f.body.trim();
-          if (body.length === 0 || body.length > MAX_BODY)
+          if (body.length === 0 || [...body].length > MAX_BODY)
             return { kind: "error", codes: ["validation_failed"] };
           return { kind: "error", codes: ["not_found"] };
         }
