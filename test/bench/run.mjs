@@ -39,6 +39,13 @@ const HELP = `usage: npm run bench -- [options]
                          <results>/<scenario>.cpuprofile and the top functions printed
   --quiet                less progress output`;
 
+if (Number(process.versions.node.split(".")[0]) < 22 || typeof WebSocket !== "function") {
+  console.error(
+    `bench: needs Node 22+ with a global WebSocket (this is ${process.version}); run it with \`npm run bench\`, which uses the project's pinned Node 24`,
+  );
+  process.exit(2);
+}
+
 const { values: opts } = parseArgs({
   options: {
     only: { type: "string" },
@@ -313,6 +320,7 @@ async function runScenario(name, cfg, ctx, attempt) {
   const tag = `b${attempt}${randomBytes(2).toString("hex")}`;
   try {
     const before = await api.call("GET", `/api/conversations/${conversationId}`, { token: owner.token });
+    const rssBeforeConnect = server.memory().rssMiB;
     const peakReset = server.resetPeak();
     const cpu0 = server.cpuSeconds();
     const client0 = process.cpuUsage();
@@ -343,7 +351,8 @@ async function runScenario(name, cfg, ctx, attempt) {
     }
     if (profilers.length) log(`${name}: V8 heaps after connecting: ${JSON.stringify(heapAfterConnect)}`);
     log(
-      `${name}: ${cfg.sockets} sockets ready in ${connectSeconds.toFixed(2)} s (${connectErrors} errors), server CPU ${cpuConnect.toFixed(2)} s`,
+      `${name}: ${cfg.sockets} sockets ready in ${connectSeconds.toFixed(2)} s (${connectErrors} errors), server CPU ` +
+        `${cpuConnect.toFixed(2)} s, server RSS ${rssBeforeConnect.toFixed(0)} -> ${rssAfterConnect.rssMiB.toFixed(0)} MiB`,
     );
     if (connectErrors > 0) {
       throw new Error(
@@ -516,7 +525,9 @@ async function runScenario(name, cfg, ctx, attempt) {
         seconds: connectSeconds,
         serverCpuSeconds: cpuConnect,
         presenceFrames,
+        rssMiBBefore: rssBeforeConnect,
         rssMiBAfter: rssAfterConnect.rssMiB,
+        rssKiBPerSocket: ((rssAfterConnect.rssMiB - rssBeforeConnect) * 1024) / cfg.sockets,
       },
       server: {
         rssPeakMiB: peakReset ? mem.peakMiB : null,
@@ -575,7 +586,9 @@ async function main() {
   const needUsers = Math.max(...only.map((n) => SCENARIOS[n].members), 2);
   const t1 = performance.now();
   const users = await seedUsers(api, needUsers);
-  log(`seeded ${users.length} users in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  log(
+    `seeded ${users.length} users in ${((performance.now() - t1) / 1000).toFixed(1)} s; server RSS ${server.memory().rssMiB.toFixed(0)} MiB`,
+  );
 
   const results = [];
   const runs = {};
@@ -585,7 +598,7 @@ async function main() {
     const t2 = performance.now();
     const conversationId = await seedConversation(api, users, cfg, name);
     log(
-      `${name}: conversation ${conversationId} with ${cfg.members} members in ${((performance.now() - t2) / 1000).toFixed(1)} s`,
+      `${name}: conversation ${conversationId} with ${cfg.members} members in ${((performance.now() - t2) / 1000).toFixed(1)} s; server RSS ${server.memory().rssMiB.toFixed(0)} MiB`,
     );
     await server.settle({ timeoutMs: 20_000 });
     runs[name] = [];
