@@ -600,7 +600,8 @@ async function main() {
     log(
       `${name}: conversation ${conversationId} with ${cfg.members} members in ${((performance.now() - t2) / 1000).toFixed(1)} s; server RSS ${server.memory().rssMiB.toFixed(0)} MiB`,
     );
-    await server.settle({ timeoutMs: 20_000 });
+    // A whole second of quiet: the previous room's alarms (inbox notices, D1 outbox) have drained.
+    await server.settle({ windowMs: 1000, timeoutMs: 20_000 });
     runs[name] = [];
     for (let attempt = 1; attempt <= REPEAT; attempt++) {
       const r = await runScenario(name, cfg, { api, users, conversationId }, attempt);
@@ -614,7 +615,7 @@ async function main() {
       );
       if (!r.ok)
         log(`${name}: integrity ${JSON.stringify(r.integrity)} errors ${JSON.stringify(r.errorSamples)}`);
-      await server.settle({ timeoutMs: 20_000 });
+      await server.settle({ windowMs: 1000, timeoutMs: 20_000 });
     }
     // The median run by the scenario's headline figure.
     const key = (r) => (cfg.sockets > 1 ? r.throughput.deliveriesPerSec : r.throughput.messagesPerSec);
