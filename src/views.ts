@@ -42,13 +42,22 @@ export interface ConversationFields {
   lastSeq: number;
 }
 
+/**
+ * The caller's own part of a conversation. Every message after the read position counts as unread,
+ * tombstones included: seq has no gaps, so this needs no query. A sender's own messages move their
+ * read position (see the room).
+ */
+export function readState(lastSeq: number, lastReadSeq: number): { unreadCount: number; lastReadSeq: number } {
+  const readSeq = Math.min(lastReadSeq, lastSeq);
+  return { unreadCount: Math.max(0, lastSeq - readSeq), lastReadSeq: readSeq };
+}
+
 export function conversationView(
   c: ConversationFields,
   participants: User[],
   lastMessage: Message | null,
   lastReadSeq: number,
 ): Conversation {
-  const readSeq = Math.min(lastReadSeq, c.lastSeq);
   return {
     id: c.id,
     kind: c.kind,
@@ -58,9 +67,6 @@ export function conversationView(
     updatedAt: c.updatedAt,
     lastSeq: c.lastSeq,
     lastMessage,
-    // Every message after the caller's read position counts, tombstones included: seq has no gaps,
-    // so this needs no query. The caller's own sends move their read position (see the room).
-    unreadCount: Math.max(0, c.lastSeq - readSeq),
-    lastReadSeq: readSeq,
+    ...readState(c.lastSeq, lastReadSeq),
   };
 }

@@ -30,6 +30,12 @@ export class UserInbox extends DurableObject<Env> {
     for (const event of events) this.sockets.broadcast(JSON.stringify(event));
   }
 
+  /** Frames a room already serialized (each one an InboxEvent), sent as they are. */
+  async deliver(frames: string[]): Promise<void> {
+    if (this.sockets.size === 0) return;
+    for (const frame of frames) this.sockets.broadcast(frame);
+  }
+
   /** How many sockets are open (for tests and diagnostics). */
   async socketCount(): Promise<number> {
     return this.sockets.size;
