@@ -133,6 +133,16 @@ export function machineBusySeconds() {
   }
 }
 
+/** Microseconds during which some task on the machine was stalled on I/O (PSI), or null. */
+export function ioStallMicros() {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync("/proc/pressure/io", "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 export class Server {
   constructor({ mode, child, url, dir, log }) {
     this.mode = mode;
