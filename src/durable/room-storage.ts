@@ -69,6 +69,9 @@ const str = (v: SqlStorageValue | undefined): string => (typeof v === "string" ?
 const strOrNull = (v: SqlStorageValue | undefined): string | null => (typeof v === "string" ? v : null);
 const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
 
+/** How a (sender, clientId) pair is keyed in maps: the pair is what must be unique. */
+export const clientKey = (senderId: string, clientId: string): string => `${senderId}\n${clientId}`;
+
 const MESSAGE_COLUMNS = "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at";
 
 function toMessage(r: Row): StoredMessage {
@@ -184,6 +187,44 @@ export class RoomStorage {
     );
   }
 
+  /** Inserts a group of messages with one statement (the batch travels as one JSON parameter). */
+  insertMessages(messages: StoredMessage[]): void {
+    if (messages.length === 1 && messages[0]) {
+      this.insertMessage(messages[0]);
+      return;
+    }
+    this.sql.exec(
+      `INSERT INTO messages (${MESSAGE_COLUMNS})
+       SELECT value ->> 'seq', value ->> 'id', value ->> 'senderId', value ->> 'body', value ->> 'clientId',
+              value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt'
+       FROM json_each(?)`,
+      JSON.stringify(messages),
+    );
+  }
+
+  /** The stored messages among these (sender, clientId) pairs, keyed by `clientKey`. */
+  messagesByClientIds(pairs: [senderId: string, clientId: string][]): Map<string, StoredMessage> {
+    const found = new Map<string, StoredMessage>();
+    if (pairs.length === 0) return found;
+    const rows =
+      pairs.length === 1 && pairs[0]
+        ? this.sql.exec(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`,
+            pairs[0][0],
+            pairs[0][1],
+          )
+        : this.sql.exec(
+            `SELECT ${MESSAGE_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ")}
+             FROM json_each(?) AS j JOIN messages AS m ON m.sender_id = j.value ->> 0 AND m.client_id = j.value ->> 1`,
+            JSON.stringify(pairs),
+          );
+    for (const row of rows) {
+      const m = toMessage(row);
+      if (m.clientId !== null) found.set(clientKey(m.senderId, m.clientId), m);
+    }
+    return found;
+  }
+
   updateMessage(m: StoredMessage): void {
     this.sql.exec(
       "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ?, rev = rev + 1, dirty = 1 WHERE seq = ?",
@@ -192,13 +233,6 @@ export class RoomStorage {
       m.deletedAt,
       m.seq,
     );
-  }
-
-  messageByClientId(senderId: string, clientId: string): StoredMessage | null {
-    const row = this.sql
-      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`, senderId, clientId)
-      .toArray()[0];
-    return row ? toMessage(row) : null;
   }
 
   messageById(id: string): StoredMessage | null {
