@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { CloseCode } from "../protocol/close-codes";
-import { type ClientFrame, PING, PONG, parseFrame } from "../protocol/frames";
+import { type ClientFrame, PING, PONG, parseFrames } from "../protocol/frames";
 
 /**
  * A WebSocket that stays connected: it reconnects with exponential backoff and jitter, at once when
@@ -114,12 +114,12 @@ export class LiveSocket<E> {
       this.lastFrameAt = Date.now();
       window.clearTimeout(this.pongTimer);
       if (typeof event.data !== "string" || event.data === PONG) return;
-      const parsed = parseFrame(this.options.schema, event.data);
+      const parsed = parseFrames(this.options.schema, event.data);
       if (parsed === null) {
         console.warn("chat: ignoring an unexpected frame", event.data.slice(0, 200));
         return;
       }
-      this.options.onEvent(parsed);
+      for (const e of parsed) this.options.onEvent(e);
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;

@@ -9,6 +9,8 @@ export interface SocketAttachment {
   userId: string;
   /** Token expiry, seconds since the epoch: the socket is closed with 4401 on its first frame after it. */
   tokenExp: number;
+  /** The client asked for `?batch=1`: events committed together may arrive as one JSON array frame. */
+  batch: boolean;
 }
 
 export function readAttachment(ws: WebSocket): SocketAttachment | null {
@@ -21,7 +23,7 @@ export function readAttachment(ws: WebSocket): SocketAttachment | null {
   if (typeof value !== "object" || value === null) return null;
   const a = value as Partial<SocketAttachment>;
   if (a.chat !== 1 || typeof a.userId !== "string" || typeof a.tokenExp !== "number") return null;
-  return { chat: 1, userId: a.userId, tokenExp: a.tokenExp };
+  return { chat: 1, userId: a.userId, tokenExp: a.tokenExp, batch: a.batch === true };
 }
 
 /**
@@ -118,6 +120,11 @@ export class SocketSet {
 
   get size(): number {
     return this.all().size;
+  }
+
+  /** Calls `send` for every socket; a socket whose send fails is forgotten. */
+  each(send: (ws: WebSocket, a: SocketAttachment) => boolean): void {
+    for (const [ws, a] of this.all()) if (!send(ws, a)) this.untrack(ws);
   }
 
   countFor(userId: string): number {

@@ -45,7 +45,7 @@ export class UserInbox extends DurableObject<Env> {
     const userId = request.headers.get(INBOX_HEADERS.userId) ?? "";
     const tokenExp = Number(request.headers.get(INBOX_HEADERS.tokenExp));
     const { 0: client, 1: server } = new WebSocketPair();
-    const attachment: SocketAttachment = { chat: 1, userId, tokenExp };
+    const attachment: SocketAttachment = { chat: 1, userId, tokenExp, batch: false };
     this.ctx.acceptWebSocket(server, [userId]);
     server.serializeAttachment(attachment);
     this.sockets.add(server, attachment);

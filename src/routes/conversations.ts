@@ -64,6 +64,7 @@ export const conversationRoutes = new Hono<AppEnv>()
       const url = new URL("https://room/ws");
       const since = c.req.query("since");
       if (since !== undefined) url.searchParams.set("since", since);
+      if (c.req.query("batch") === "1") url.searchParams.set("batch", "1");
       const headers = new Headers({ upgrade: "websocket" });
       headers.set(ROOM_HEADERS.conversationId, id);
       headers.set(ROOM_HEADERS.userId, userId);

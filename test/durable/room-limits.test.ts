@@ -84,4 +84,32 @@ describe("room limits", () => {
     sa.close();
     sb.close();
   });
+
+  it("sends a group commit as one array frame to ?batch=1 sockets and one frame per event to others", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id]);
+    const path = `/api/conversations/${conversation.id}/ws`;
+    const batched = await openSocket(`${path}?batch=1`, { token: b.token });
+    const plain = await openSocket(path, { token: b.token });
+    await Promise.all([batched.next(ofType("ready")), plain.next(ofType("ready"))]);
+    const stub = env.CONVERSATION_ROOM.getByName(conversation.id);
+    // Three sends accepted before one commit: a group, as when frames arrive together.
+    await runInDurableObject(stub, (instance) => {
+      const room = instance as unknown as {
+        acceptSend(userId: string, body: string, clientId: string | null, from: WebSocket | null): unknown;
+        commitPending(): void;
+      };
+      for (let i = 1; i <= 3; i++) room.acceptSend(a.user.id, `grouped ${i}`, `g${i}`, null);
+      room.commitPending();
+    });
+    const viaBatch = await batched.collect(ofType("message"), 3);
+    const viaPlain = await plain.collect(ofType("message"), 3);
+    expect(viaBatch.map((e) => e.message.seq)).toEqual([1, 2, 3]);
+    expect(viaPlain.map((e) => e.message.seq)).toEqual([1, 2, 3]);
+    expect(batched.frames.filter(Array.isArray)).toHaveLength(1);
+    expect(plain.frames.some(Array.isArray)).toBe(false);
+    batched.close();
+    plain.close();
+  });
 });

@@ -3,8 +3,10 @@ import { BASE } from "./api";
 
 export interface TestSocket {
   ws: WebSocket;
-  /** Every parsed event received so far, in order. */
+  /** Every parsed event received so far, in order (array frames of `?batch=1` sockets flattened). */
   events: any[];
+  /** Every frame as received, parsed (an array frame stays an array). */
+  frames: any[];
   /** Resolves with the first event (received before or after the call) matching `match` that was not taken yet. */
   next(match?: (event: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Waits until `count` events match, returns them. */
@@ -35,8 +37,12 @@ export async function openSocket(
   const waiters = new Set<() => void>();
   let resolveClosed!: (v: { code: number; reason: string }) => void;
   const closed = new Promise<{ code: number; reason: string }>((r) => (resolveClosed = r));
+  const frames: any[] = [];
   ws.addEventListener("message", (e) => {
-    events.push(typeof e.data === "string" ? JSON.parse(e.data === "pong" ? '"pong"' : e.data) : e.data);
+    const parsed = typeof e.data === "string" ? JSON.parse(e.data === "pong" ? '"pong"' : e.data) : e.data;
+    frames.push(parsed);
+    if (Array.isArray(parsed)) events.push(...parsed);
+    else events.push(parsed);
     for (const w of Array.from(waiters)) w();
   });
   ws.addEventListener("close", (e) => {
@@ -70,6 +76,7 @@ export async function openSocket(
   return {
     ws,
     events,
+    frames,
     collect,
     next: async (match = () => true, timeoutMs = 5000) => (await collect(match, 1, timeoutMs))[0],
     send: (frame) => ws.send(JSON.stringify(frame)),

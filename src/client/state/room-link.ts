@@ -49,6 +49,8 @@ export class RoomLink {
         wsUrl(`/api/conversations/${encodeURIComponent(conversationId)}/ws`, {
           access_token: token(),
           since: String(thread.contiguousSeq),
+          // Messages committed together arrive in one frame.
+          batch: "1",
         }),
       schema: RoomEventSchema,
       onEvent: (event) => this.onEvent(event),
