@@ -57,6 +57,8 @@ function newSocketState(spec) {
     presence: 0,
     errors: 0,
     other: 0,
+    frames: 0,
+    batchFrames: 0,
     lastFrameAt: 0,
     closed: false,
     closeInfo: null,
@@ -67,6 +69,7 @@ function newSocketState(spec) {
 function onFrame(s, data) {
   const t = now();
   s.lastFrameAt = t;
+  s.frames++;
   if (typeof data !== "string") {
     s.other++;
     return;
@@ -83,7 +86,17 @@ function onFrame(s, data) {
     s.other++;
     return;
   }
-  switch (f.type) {
+  // A ?batch=1 socket gets the messages committed together as one array frame.
+  if (Array.isArray(f)) {
+    s.batchFrames++;
+    for (const event of f) onEvent(s, event, t);
+  } else {
+    onEvent(s, f, t);
+  }
+}
+
+function onEvent(s, f, t) {
+  switch (f?.type) {
     case "message":
       s.messages++;
       receipt(s, f.message, t, false);
@@ -101,6 +114,9 @@ function onFrame(s, data) {
     case "ready":
       s.base = f.lastSeq;
       s.onReady?.();
+      return;
+    case "presence":
+      s.presence++;
       return;
     default:
       s.other++;
@@ -279,6 +295,7 @@ function start({ total, bodyChars, timeoutMs, tag }) {
   for (const s of sockets) {
     s.seen = new Uint8Array(total + 1);
     s.uniq = s.dup = s.ooo = s.unexpected = s.messages = s.acks = s.errors = s.other = 0;
+    s.frames = s.batchFrames = 0;
     s.presence = 0;
     s.last = s.base;
     const sp = s.spec.sender;
@@ -364,6 +381,8 @@ function finish(timedOut) {
       presence: sum((s) => s.presence),
       errors: sum((s) => s.errors),
       other: sum((s) => s.other),
+      frames: sum((s) => s.frames),
+      batchFrames: sum((s) => s.batchFrames),
       closedSockets: perSocket.filter((p) => p.closed).length,
       closeSamples: perSocket
         .filter((p) => p.closed)

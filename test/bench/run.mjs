@@ -37,6 +37,7 @@ const HELP = `usage: npm run bench -- [options]
   --out <file>           JSON output (default test/bench/results/bench-<time>.json)
   --cpu-profile          (miniflare only) V8 CPU profile of the Worker isolate over each send phase:
                          <results>/<scenario>.cpuprofile and the top functions printed
+  --no-batch             sockets without ?batch=1: one frame per event (default: batched, as the web client)
   --quiet                less progress output`;
 
 if (Number(process.versions.node.split(".")[0]) < 22 || typeof WebSocket !== "function") {
@@ -62,6 +63,7 @@ const { values: opts } = parseArgs({
     out: { type: "string" },
     quiet: { type: "boolean", default: false },
     "cpu-profile": { type: "boolean", default: false },
+    "no-batch": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -302,7 +304,8 @@ function socketSpecs(cfg, users, conversationId, baseUrl) {
   return Array.from({ length: cfg.sockets }, (_, k) => {
     const user = users[k % cfg.members];
     return {
-      url: `${wsBase}/api/conversations/${conversationId}/ws?access_token=${encodeURIComponent(user.token)}`,
+      // batch=1 as the web client does (messages committed together arrive in one frame); --no-batch for one frame per event.
+      url: `${wsBase}/api/conversations/${conversationId}/ws?access_token=${encodeURIComponent(user.token)}${opts["no-batch"] ? "" : "&batch=1"}`,
       origin: baseUrl,
       sender: k < cfg.senders ? { index: k, count: cfg.perSender, window } : null,
     };
@@ -544,6 +547,12 @@ async function runScenario(name, cfg, ctx, attempt) {
         // Time the server's threads were runnable but not running (waiting for a core), per second.
         runQueueWaitShare: (wait2 - wait1) / ((wall2 - wall1) / 1000),
       },
+      // With ?batch=1 the events committed together share one frame: frames/events shows how much.
+      frames: {
+        received: sum((p) => p.frames),
+        arrays: sum((p) => p.batchFrames),
+        batchParam: !opts["no-batch"],
+      },
       client: {
         cpuShareDuringRun: seconds > 0 ? (client2.user + client2.system) / 1e6 / seconds : null,
         cpuSecondsTotal: (totalClient.user + totalClient.system) / 1e6,
@@ -705,6 +714,7 @@ async function main() {
     `\nserver: ${opts.server} (workerd on 127.0.0.1), ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ` +
       `load generator: Node ${process.version} worker threads. deliveries = message events to sockets other than the ` +
       `sender's; latency = send → each receipt (deliveries and the sender's ack); lost/dup/ooo checked per socket by seq; ` +
+      `${opts["no-batch"] ? "one frame per event (--no-batch)" : "sockets opened with ?batch=1 like the web client (events committed together share a frame)"}; ` +
       `server CPU = workerd processes' CPU during the send phase (100% = one core); other CPU = the rest of the machine ` +
       `(other processes: noise).` +
       (REPEAT > 1
