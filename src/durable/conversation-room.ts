@@ -241,7 +241,9 @@ export class ConversationRoom extends DurableObject<Env> {
         type: "ready",
         conversationId: this.requireMeta().id,
         lastSeq: this.lastSeq,
-        online: this.sockets.onlineUsers(),
+        // Rooms too large for presence events list nobody: a list that is never updated would be
+        // stale at once, and building it for every arrival made filling a room quadratic.
+        online: this.presenceOn ? this.sockets.onlineUsers() : [],
       };
       safeSend(server, JSON.stringify(ready));
       if (since !== null) {
