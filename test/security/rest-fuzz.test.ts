@@ -74,14 +74,13 @@ const schemaVerdict = (ok: boolean, okStatus: number[]): Verdict =>
   ok ? { accept: true, ok: okStatus } : { accept: false, statuses: [422] };
 
 /**
- * The room measures a body in UTF-16 units (String#length), zod 4.6's max() in code points: a body
- * of 4000 emoji passes the schema and is refused by the room. Both answers are 422, REST and socket
- * alike; the effective limit is the room's.
+ * A body's length is counted in code points after trimming, by the REST schema (zod) and the room
+ * alike, so 4000 emoji fit and 4001 do not.
  */
-const MAX_BODY_UNITS = limitsFrom(env).maxMessageChars;
+const MAX_BODY_CHARS = limitsFrom(env).maxMessageChars;
 const bodyFits = (value: unknown): boolean => {
   const body = (value as { body?: unknown }).body;
-  return typeof body !== "string" || body.trim().length <= MAX_BODY_UNITS;
+  return typeof body !== "string" || [...body.trim()].length <= MAX_BODY_CHARS;
 };
 
 const roomState = (token: () => string, id: () => string) => async () => {
