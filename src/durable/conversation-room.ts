@@ -7,7 +7,7 @@ import { ApiError, type RpcResult, notFound, rpcFailure } from "../errors";
 import { newId, nowIso } from "../ids";
 import { describeError, log } from "../log";
 import { CloseCode } from "../protocol/close-codes";
-import { type ClientFrame, ClientFrameSchema, PING, PONG, type RoomEvent } from "../protocol/frames";
+import { CLIENT_FRAME_TYPES, type ClientFrame, ClientFrameSchema, PING, PONG, type RoomEvent } from "../protocol/frames";
 import type { Conversation, Message, User } from "../protocol/models";
 import { conversationView, messageView, readState } from "../views";
 import { type MemberRow, type RoomMeta, RoomStorage, type StoredMessage, clientKey } from "./room-storage";
@@ -157,8 +157,7 @@ export class ConversationRoom extends DurableObject<Env> {
         throw new ApiError("validation_failed", "Participants can only be added to group conversations");
       }
       const fresh = users.filter((u) => !this.members.get(u.id)?.active);
-      const activeCount = [...this.members.values()].filter((m) => m.active).length;
-      if (activeCount + fresh.length > this.limits.maxGroupSize) {
+      if (this.activeCount + fresh.length > this.limits.maxGroupSize) {
         throw new ApiError("validation_failed", `A group has at most ${this.limits.maxGroupSize} participants`, {
           details: [{ path: "userIds", message: "too many participants" }],
         });
@@ -223,7 +222,8 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.ensureLoaded(conversationId);
       const member = this.requireMember(userId);
       this.commitPending(); // the replay reads committed messages
-      const sinceParam = new URL(request.url).searchParams.get("since");
+      const params = new URL(request.url).searchParams;
+      const sinceParam = params.get("since");
       const since = sinceParam === null || sinceParam === "" ? null : Number(sinceParam);
       if (since !== null && (!Number.isSafeInteger(since) || since < 0)) {
         throw new ApiError("validation_failed", "since must be a non-negative integer", {
@@ -231,7 +231,7 @@ export class ConversationRoom extends DurableObject<Env> {
         });
       }
       const { 0: client, 1: server } = new WebSocketPair();
-      const batch = new URL(request.url).searchParams.get("batch") === "1";
+      const batch = params.get("batch") === "1";
       const attachment: SocketAttachment = { chat: 1, userId: member.id, tokenExp, batch };
       this.ctx.acceptWebSocket(server, [member.id]);
       server.serializeAttachment(attachment);
@@ -296,7 +296,7 @@ export class ConversationRoom extends DurableObject<Env> {
       const clientId = clientIdOf(raw);
       // Not String(type): a frame's `type` can be an object whose toString is not a function.
       const type: unknown = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
-      const known = typeof type === "string" && ["send", "edit", "delete", "typing", "read"].includes(type);
+      const known = typeof type === "string" && CLIENT_FRAME_TYPES.includes(type);
       const first = parsed.error.issues[0];
       const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
       this.sendError(ws, known ? "validation_failed" : "bad_request", known ? detail : "Unknown frame type", clientId);
@@ -367,8 +367,9 @@ export class ConversationRoom extends DurableObject<Env> {
   // ---- the write paths shared by REST and sockets ----
 
   private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
-    // Everything but a send acts on committed state, so queued sends are committed first.
-    if (frame.type !== "send") this.commitPending();
+    // Edits, deletes and reads act on committed state, so queued sends are committed first;
+    // sends and typing leave the group open.
+    if (frame.type === "edit" || frame.type === "delete" || frame.type === "read") this.commitPending();
     switch (frame.type) {
       case "send": {
         this.acceptSend(member.id, frame.body, frame.clientId, ws);
@@ -506,7 +507,8 @@ export class ConversationRoom extends DurableObject<Env> {
         ack: p.from ? JSON.stringify({ type: "ack", clientId: p.clientId, message: view } satisfies RoomEvent) : null,
       });
     }
-    const frameFor = (ws: WebSocket): string[] => {
+    /** What one socket receives of this group: its own acks in place of its own messages. */
+    const framesFor = (ws: WebSocket): string[] => {
       const out: string[] = [];
       for (const e of events) {
         const data = e.from === ws ? e.ack : e.message;
@@ -518,11 +520,14 @@ export class ConversationRoom extends DurableObject<Env> {
     let common: string | null = null;
     this.sockets.each((ws, a) => {
       if (!a.batch) {
-        for (const data of frameFor(ws)) if (!safeSend(ws, data)) return false;
+        for (const e of events) {
+          const data = e.from === ws ? e.ack : e.message;
+          if (data !== null && !safeSend(ws, data)) return false;
+        }
         return true;
       }
       if (senders.has(ws)) {
-        const parts = frameFor(ws);
+        const parts = framesFor(ws);
         return parts.length === 0 || safeSend(ws, parts.length === 1 ? (parts[0] ?? "") : `[${parts.join(",")}]`);
       }
       if (common === null) {

@@ -145,10 +145,6 @@ export class SocketSet {
     }
   }
 
-  sendToUser(userId: string, data: string): void {
-    for (const [ws, a] of this.all()) if (a.userId === userId && !safeSend(ws, data)) this.untrack(ws);
-  }
-
   closeUser(userId: string, code: number, reason: string): void {
     for (const [ws, a] of this.all()) {
       if (a.userId !== userId) continue;

@@ -36,11 +36,6 @@ export class UserInbox extends DurableObject<Env> {
     for (const frame of frames) this.sockets.broadcast(frame);
   }
 
-  /** How many sockets are open (for tests and diagnostics). */
-  async socketCount(): Promise<number> {
-    return this.sockets.size;
-  }
-
   override async fetch(request: Request): Promise<Response> {
     const userId = request.headers.get(INBOX_HEADERS.userId) ?? "";
     const tokenExp = Number(request.headers.get(INBOX_HEADERS.tokenExp));

@@ -23,6 +23,9 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type ClientFrameType = ClientFrame["type"];
 
+/** The frame types clients may send, read off the schema. */
+export const CLIENT_FRAME_TYPES: readonly string[] = ClientFrameSchema.options.map((o) => o.shape.type.value);
+
 export const RoomEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("ready"),
