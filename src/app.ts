@@ -56,7 +56,10 @@ app.route("/api/conversations", conversationRoutes);
 app.route("/api/inbox", inboxRoutes);
 
 app.notFound((c) => {
-  return new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`).toResponse();
+  return new ApiError(
+    "not_found",
+    `No route for ${c.req.method} ${new URL(c.req.url).pathname}`,
+  ).toResponse();
 });
 
 // The one place an error becomes a response: API.md's JSON shape, never a stack trace.
@@ -67,7 +70,10 @@ app.onError((err, c) => {
     apiError = err;
   } else if (err instanceof HTTPException && err.status < 500) {
     // Hono's own 4xx (e.g. malformed JSON from the validator).
-    apiError = new ApiError(err.status === 413 ? "payload_too_large" : "bad_request", err.message || "Bad request");
+    apiError = new ApiError(
+      err.status === 413 ? "payload_too_large" : "bad_request",
+      err.message || "Bad request",
+    );
   } else {
     log("error", "unhandled_error", {
       requestId,

@@ -73,7 +73,10 @@ export const notFound = (what = "Not found"): ApiError => new ApiError("not_foun
  */
 export type RpcResult<T> =
   | { ok: true; value: T }
-  | { ok: false; error: { code: ErrorCode; message: string; details?: ErrorDetail[]; retryAfterSeconds?: number } };
+  | {
+      ok: false;
+      error: { code: ErrorCode; message: string; details?: ErrorDetail[]; retryAfterSeconds?: number };
+    };
 
 export function rpcFailure(err: ApiError): RpcResult<never> {
   const error: Extract<RpcResult<never>, { ok: false }>["error"] = { code: err.code, message: err.message };

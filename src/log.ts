@@ -1,5 +1,9 @@
 /** Structured JSON logs (Workers Logs indexes the fields). Never pass secrets, tokens or bodies. */
-export function log(level: "info" | "warn" | "error", event: string, fields: Record<string, unknown> = {}): void {
+export function log(
+  level: "info" | "warn" | "error",
+  event: string,
+  fields: Record<string, unknown> = {},
+): void {
   const line = JSON.stringify({ level, event, ...fields });
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);

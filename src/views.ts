@@ -16,7 +16,12 @@ export interface MessageFields {
 const UNKNOWN_USER = (id: string): User => ({ id, firstName: "", lastName: "", avatarUrl: null });
 
 /** Exactly the public fields: callers pass richer rows (a room's member row carries read state). */
-const publicUser = (u: User): User => ({ id: u.id, firstName: u.firstName, lastName: u.lastName, avatarUrl: u.avatarUrl });
+const publicUser = (u: User): User => ({
+  id: u.id,
+  firstName: u.firstName,
+  lastName: u.lastName,
+  avatarUrl: u.avatarUrl,
+});
 
 export function messageView(conversationId: string, m: MessageFields, sender: User | undefined): Message {
   return {
@@ -47,7 +52,10 @@ export interface ConversationFields {
  * tombstones included: seq has no gaps, so this needs no query. A sender's own messages move their
  * read position (see the room).
  */
-export function readState(lastSeq: number, lastReadSeq: number): { unreadCount: number; lastReadSeq: number } {
+export function readState(
+  lastSeq: number,
+  lastReadSeq: number,
+): { unreadCount: number; lastReadSeq: number } {
   const readSeq = Math.min(lastReadSeq, lastSeq);
   return { unreadCount: Math.max(0, lastSeq - readSeq), lastReadSeq: readSeq };
 }

@@ -27,7 +27,12 @@ export default defineConfig({
   ],
   test: {
     root: root("."),
-    include: ["unit/**/*.test.ts", "integration/**/*.test.ts", "durable/**/*.test.ts", "security/**/*.test.ts"],
+    include: [
+      "unit/**/*.test.ts",
+      "integration/**/*.test.ts",
+      "durable/**/*.test.ts",
+      "security/**/*.test.ts",
+    ],
     setupFiles: ["./setup/apply-migrations.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

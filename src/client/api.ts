@@ -15,7 +15,10 @@ import {
 
 /** The REST calls of API.md. Every response body is parsed with the server's own schemas. */
 
-const InboxPageSchema = z.object({ conversations: z.array(ConversationSchema), nextCursor: z.string().nullable() });
+const InboxPageSchema = z.object({
+  conversations: z.array(ConversationSchema),
+  nextCursor: z.string().nullable(),
+});
 const HistoryPageSchema = z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() });
 const UsersSchema = z.object({ users: z.array(UserSchema) });
 const CreatedSchema = z.object({ conversation: ConversationSchema, message: MessageSchema.optional() });
@@ -50,7 +53,12 @@ export class Api {
     private readonly onUnauthorized: () => void,
   ) {}
 
-  register(input: { email: string; password: string; firstName: string; lastName: string }): Promise<AuthResponse> {
+  register(input: {
+    email: string;
+    password: string;
+    firstName: string;
+    lastName: string;
+  }): Promise<AuthResponse> {
     return this.call("POST", "/api/auth/register", AuthResponseSchema, input, false);
   }
 
@@ -88,14 +96,23 @@ export class Api {
   }
 
   addParticipants(id: string, userIds: string[]): Promise<Conversation> {
-    return this.call("POST", `/api/conversations/${encodeURIComponent(id)}/participants`, ConversationSchema, { userIds });
+    return this.call(
+      "POST",
+      `/api/conversations/${encodeURIComponent(id)}/participants`,
+      ConversationSchema,
+      { userIds },
+    );
   }
 
   history(id: string, cursor: { before?: number; after?: number }, limit = 50): Promise<HistoryPage> {
     const params = new URLSearchParams({ limit: String(limit) });
     if (cursor.before !== undefined) params.set("before", String(cursor.before));
     if (cursor.after !== undefined) params.set("after", String(cursor.after));
-    return this.call("GET", `/api/conversations/${encodeURIComponent(id)}/messages?${params}`, HistoryPageSchema);
+    return this.call(
+      "GET",
+      `/api/conversations/${encodeURIComponent(id)}/messages?${params}`,
+      HistoryPageSchema,
+    );
   }
 
   async editMessage(conversationId: string, messageId: string, body: string): Promise<Message> {
@@ -108,14 +125,24 @@ export class Api {
     await this.call("DELETE", path, NoContent);
   }
 
-  private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, auth = true): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    schema: z.ZodType<T>,
+    body?: unknown,
+    auth = true,
+  ): Promise<T> {
     const headers = new Headers({ accept: "application/json" });
     const token = auth ? this.token() : null;
     if (token) headers.set("authorization", `Bearer ${token}`);
     if (body !== undefined) headers.set("content-type", "application/json");
     let res: Response;
     try {
-      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch {
       throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
     }
@@ -124,13 +151,19 @@ export class Api {
     if (!res.ok) {
       const parsed = ErrorBodySchema.safeParse(raw);
       const error = parsed.success
-        ? new ApiError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details)
+        ? new ApiError(
+            res.status,
+            parsed.data.error.code,
+            parsed.data.error.message,
+            parsed.data.error.details,
+          )
         : new ApiError(res.status, "internal", `The server answered ${res.status}`);
       if (res.status === 401 && auth) this.onUnauthorized();
       throw error;
     }
     const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw new ApiError(res.status, "bad_response", "The server sent an unexpected answer");
+    if (!parsed.success)
+      throw new ApiError(res.status, "bad_response", "The server sent an unexpected answer");
     return parsed.data;
   }
 }

@@ -32,7 +32,9 @@ export function conversationName(conversation: Conversation, meId: string): stri
   const people = others(conversation, meId);
   if (conversation.kind === "direct") return people[0] ? fullName(people[0]) : "Direct message";
   const names = people.map((p) => p.firstName || fullName(p));
-  return names.length > 3 ? `${names.slice(0, 3).join(", ")} +${names.length - 3}` : names.join(", ") || "Group";
+  return names.length > 3
+    ? `${names.slice(0, 3).join(", ")} +${names.length - 3}`
+    : names.join(", ") || "Group";
 }
 
 export function snippet(message: Message | null, meId: string, kind: Conversation["kind"]): string {
@@ -45,7 +47,12 @@ export function snippet(message: Message | null, meId: string, kind: Conversatio
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const weekdayFormat = new Intl.DateTimeFormat(undefined, { weekday: "short" });
 const dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const longDateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+const longDateFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  day: "numeric",
+  month: "long",
+  year: "numeric",
+});
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 
 const DAY_MS = 86_400_000;

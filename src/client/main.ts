@@ -37,7 +37,12 @@ class App {
       this.root.replaceChildren(authView(this.api, (auth) => this.signIn(auth)));
       return;
     }
-    this.chat = new ChatScreen(this.api, session.user, () => session.token, (notice) => this.signOut(notice));
+    this.chat = new ChatScreen(
+      this.api,
+      session.user,
+      () => session.token,
+      (notice) => this.signOut(notice),
+    );
     this.root.replaceChildren(this.chat.el);
   }
 

@@ -26,7 +26,15 @@ export async function findOrCreateDirect(
   const [, found] = await db.batch([
     db
       .insert(conversations)
-      .values({ id: newIdValue, kind: "direct", title: null, directKey, createdBy: userId, createdAt: now, updatedAt: now })
+      .values({
+        id: newIdValue,
+        kind: "direct",
+        title: null,
+        directKey,
+        createdBy: userId,
+        createdAt: now,
+        updatedAt: now,
+      })
       .onConflictDoNothing(),
     db.select({ id: conversations.id }).from(conversations).where(eq(conversations.directKey, directKey)),
   ]);
@@ -67,7 +75,13 @@ export async function createGroup(
 }
 
 export interface RoomSnapshot {
-  conversation: { id: string; kind: "direct" | "group"; title: string | null; createdAt: string; createdBy: string };
+  conversation: {
+    id: string;
+    kind: "direct" | "group";
+    title: string | null;
+    createdAt: string;
+    createdBy: string;
+  };
   members: { user: User; joinedAt: string; active: boolean; lastReadSeq: number }[];
 }
 
@@ -102,7 +116,12 @@ export async function loadRoomSnapshot(db: Db, id: string): Promise<RoomSnapshot
   };
 }
 
-export async function addParticipantRows(db: Db, id: string, userIds: readonly string[], now: string): Promise<void> {
+export async function addParticipantRows(
+  db: Db,
+  id: string,
+  userIds: readonly string[],
+  now: string,
+): Promise<void> {
   await db.$client
     .prepare(
       `INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at)
@@ -149,7 +168,12 @@ function encodeCursor(updatedAt: string, id: string): string {
 export function decodeCursor(cursor: string): [string, string] | null {
   try {
     const value: unknown = JSON.parse(atob(cursor));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") {
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === "string" &&
+      typeof value[1] === "string"
+    ) {
       return [value[0], value[1]];
     }
   } catch {
@@ -220,7 +244,10 @@ export async function listInbox(
         senderAvatarUrl: users.avatarUrl,
       })
       .from(messages)
-      .innerJoin(conversations, and(eq(conversations.id, messages.conversationId), eq(conversations.lastSeq, messages.seq)))
+      .innerJoin(
+        conversations,
+        and(eq(conversations.id, messages.conversationId), eq(conversations.lastSeq, messages.seq)),
+      )
       .innerJoin(users, eq(users.id, messages.senderId))
       .where(sql`${messages.conversationId} IN ${idsParam(ids)}`),
   ]);
@@ -246,7 +273,12 @@ export async function listInbox(
   const last = rows[rows.length - 1];
   return {
     conversations: rows.map((r) =>
-      conversationView(r, byConversation.get(r.id) ?? [], lastByConversation.get(r.id) ?? null, r.lastReadSeq),
+      conversationView(
+        r,
+        byConversation.get(r.id) ?? [],
+        lastByConversation.get(r.id) ?? null,
+        r.lastReadSeq,
+      ),
     ),
     nextCursor: page.length > limit && last ? encodeCursor(last.updatedAt, last.id) : null,
   };

@@ -41,20 +41,23 @@ export async function mirrorConversation(
   const d1 = db.$client;
   const statements: D1PreparedStatement[] = [];
   if (batch.messages.length > 0) {
-    const rows = batch.messages.map(({ id, seq, senderId, body, clientId, createdAt, editedAt, deletedAt }) => ({
-      id,
-      seq,
-      senderId,
-      body,
-      clientId,
-      createdAt,
-      editedAt,
-      deletedAt,
-    }));
+    const rows = batch.messages.map(
+      ({ id, seq, senderId, body, clientId, createdAt, editedAt, deletedAt }) => ({
+        id,
+        seq,
+        senderId,
+        body,
+        clientId,
+        createdAt,
+        editedAt,
+        deletedAt,
+      }),
+    );
     let last = batch.messages[0];
     for (const m of batch.messages) if (last && m.seq > last.seq) last = m;
     statements.push(d1.prepare(UPSERT_MESSAGES).bind(conversationId, JSON.stringify(rows)));
-    if (last) statements.push(d1.prepare(ADVANCE_CONVERSATION).bind(conversationId, last.seq, last.createdAt));
+    if (last)
+      statements.push(d1.prepare(ADVANCE_CONVERSATION).bind(conversationId, last.seq, last.createdAt));
   }
   if (batch.reads.length > 0) {
     statements.push(d1.prepare(ADVANCE_READS).bind(conversationId, JSON.stringify(batch.reads)));

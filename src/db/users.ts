@@ -15,7 +15,11 @@ export const toMe = (row: UserRow): Me => ({ ...toUser(row), email: row.email })
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+  return db
+    .select()
+    .from(users)
+    .where(eq(users.email, normalizeEmail(email)))
+    .get();
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
@@ -29,7 +33,12 @@ export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<Us
   for (let i = 0; i < ids.length; i += 90) {
     const chunk = ids.slice(i, i + 90);
     const found = await db
-      .select({ id: users.id, firstName: users.firstName, lastName: users.lastName, avatarUrl: users.avatarUrl })
+      .select({
+        id: users.id,
+        firstName: users.firstName,
+        lastName: users.lastName,
+        avatarUrl: users.avatarUrl,
+      })
       .from(users)
       .where(inArray(users.id, chunk))
       .all();
@@ -58,7 +67,12 @@ export async function searchUsers(db: Db, q: string, excludeId: string, limit: n
   const prefix = `${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   const likeEscaped = (column: SQLWrapper) => sql`${column} LIKE ${prefix} ESCAPE '\\'`;
   return db
-    .select({ id: users.id, firstName: users.firstName, lastName: users.lastName, avatarUrl: users.avatarUrl })
+    .select({
+      id: users.id,
+      firstName: users.firstName,
+      lastName: users.lastName,
+      avatarUrl: users.avatarUrl,
+    })
     .from(users)
     .where(
       and(

@@ -7,7 +7,14 @@ import { ApiError, type RpcResult, notFound, rpcFailure } from "../errors";
 import { newId, nowIso } from "../ids";
 import { describeError, log } from "../log";
 import { CloseCode } from "../protocol/close-codes";
-import { CLIENT_FRAME_TYPES, type ClientFrame, ClientFrameSchema, PING, PONG, type RoomEvent } from "../protocol/frames";
+import {
+  CLIENT_FRAME_TYPES,
+  type ClientFrame,
+  ClientFrameSchema,
+  PING,
+  PONG,
+  type RoomEvent,
+} from "../protocol/frames";
 import type { Conversation, Message, User } from "../protocol/models";
 import { conversationView, messageView, readState } from "../views";
 import { type MemberRow, type RoomMeta, RoomStorage, type StoredMessage, clientKey } from "./room-storage";
@@ -125,7 +132,10 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  async history(caller: RoomCaller, query: HistoryQuery): Promise<RpcResult<{ messages: Message[]; hasMore: boolean }>> {
+  async history(
+    caller: RoomCaller,
+    query: HistoryQuery,
+  ): Promise<RpcResult<{ messages: Message[]; hasMore: boolean }>> {
     return this.rpc(caller, () => {
       const limit = Math.max(1, Math.min(query.limit, this.limits.historyPageMax));
       let rows: StoredMessage[];
@@ -158,13 +168,22 @@ export class ConversationRoom extends DurableObject<Env> {
       }
       const fresh = users.filter((u) => !this.members.get(u.id)?.active);
       if (this.activeCount + fresh.length > this.limits.maxGroupSize) {
-        throw new ApiError("validation_failed", `A group has at most ${this.limits.maxGroupSize} participants`, {
-          details: [{ path: "userIds", message: "too many participants" }],
-        });
+        throw new ApiError(
+          "validation_failed",
+          `A group has at most ${this.limits.maxGroupSize} participants`,
+          {
+            details: [{ path: "userIds", message: "too many participants" }],
+          },
+        );
       }
       if (fresh.length > 0) {
         const now = nowIso();
-        await addParticipantRows(openDb(this.env.DB), meta.id, fresh.map((u) => u.id), now);
+        await addParticipantRows(
+          openDb(this.env.DB),
+          meta.id,
+          fresh.map((u) => u.id),
+          now,
+        );
         this.store.transaction(() => {
           for (const u of fresh) this.store.upsertMember(u, now);
         });
@@ -248,13 +267,19 @@ export class ConversationRoom extends DurableObject<Env> {
       safeSend(server, JSON.stringify(ready));
       if (since !== null) {
         for (const m of this.store.messagesAfter(since, this.limits.replayLimit)) {
-          safeSend(server, JSON.stringify({ type: "message", message: this.messageView(m) } satisfies RoomEvent));
+          safeSend(
+            server,
+            JSON.stringify({ type: "message", message: this.messageView(m) } satisfies RoomEvent),
+          );
         }
       }
       if (firstSocket && this.presenceOn) {
-        this.sockets.broadcast(JSON.stringify({ type: "presence", userId: member.id, online: true } satisfies RoomEvent), {
-          except: server,
-        });
+        this.sockets.broadcast(
+          JSON.stringify({ type: "presence", userId: member.id, online: true } satisfies RoomEvent),
+          {
+            except: server,
+          },
+        );
       }
       return new Response(null, { status: 101, webSocket: client });
     } catch (err) {
@@ -268,7 +293,11 @@ export class ConversationRoom extends DurableObject<Env> {
     const attachment = this.sockets.get(ws);
     if (!attachment) return; // not a socket this room accepted
     if (frameExceeds(message, this.limits.maxFrameBytes)) {
-      this.dropSocket(ws, CloseCode.frameTooLarge, `frames are limited to ${this.limits.maxFrameBytes} bytes`);
+      this.dropSocket(
+        ws,
+        CloseCode.frameTooLarge,
+        `frames are limited to ${this.limits.maxFrameBytes} bytes`,
+      );
       return;
     }
     if (Date.now() / 1000 >= attachment.tokenExp) {
@@ -295,18 +324,29 @@ export class ConversationRoom extends DurableObject<Env> {
     if (!parsed.success) {
       const clientId = clientIdOf(raw);
       // Not String(type): a frame's `type` can be an object whose toString is not a function.
-      const type: unknown = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
+      const type: unknown =
+        typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
       const known = typeof type === "string" && CLIENT_FRAME_TYPES.includes(type);
       const first = parsed.error.issues[0];
       const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
-      this.sendError(ws, known ? "validation_failed" : "bad_request", known ? detail : "Unknown frame type", clientId);
+      this.sendError(
+        ws,
+        known ? "validation_failed" : "bad_request",
+        known ? detail : "Unknown frame type",
+        clientId,
+      );
       return;
     }
     try {
       this.handleFrame(ws, member, parsed.data);
     } catch (err) {
       if (err instanceof ApiError) {
-        this.sendError(ws, err.code, err.message, parsed.data.type === "send" ? parsed.data.clientId : undefined);
+        this.sendError(
+          ws,
+          err.code,
+          err.message,
+          parsed.data.type === "send" ? parsed.data.clientId : undefined,
+        );
       } else {
         log("error", "room_frame_failed", { conversationId: this.meta?.id, ...describeError(err) });
         this.sendError(ws, "internal", "Internal error");
@@ -359,7 +399,9 @@ export class ConversationRoom extends DurableObject<Env> {
         const member = this.members.get(userId);
         if (!member?.active) return Promise.resolve();
         const { unreadCount, lastReadSeq } = readState(lastSeq, member.lastReadSeq);
-        return this.inbox(userId).deliver([`${head},"unreadCount":${unreadCount},"lastReadSeq":${lastReadSeq}}}`]);
+        return this.inbox(userId).deliver([
+          `${head},"unreadCount":${unreadCount},"lastReadSeq":${lastReadSeq}}}`,
+        ]);
       }),
     );
   }
@@ -411,7 +453,12 @@ export class ConversationRoom extends DurableObject<Env> {
    * Validates and rate-limits one message and queues it for the next group commit, which numbers,
    * deduplicates and stores the whole group. Nothing is acknowledged before the commit.
    */
-  private acceptSend(userId: string, rawBody: string, clientId: string | null, from: WebSocket | null): PendingSend {
+  private acceptSend(
+    userId: string,
+    rawBody: string,
+    clientId: string | null,
+    from: WebSocket | null,
+  ): PendingSend {
     const entry: PendingSend = {
       senderId: userId,
       body: this.checkBody(rawBody),
@@ -504,7 +551,9 @@ export class ConversationRoom extends DurableObject<Env> {
       events.push({
         from: p.from,
         message: created ? JSON.stringify({ type: "message", message: view } satisfies RoomEvent) : null,
-        ack: p.from ? JSON.stringify({ type: "ack", clientId: p.clientId, message: view } satisfies RoomEvent) : null,
+        ack: p.from
+          ? JSON.stringify({ type: "ack", clientId: p.clientId, message: view } satisfies RoomEvent)
+          : null,
       });
     }
     /** What one socket receives of this group: its own acks in place of its own messages. */
@@ -528,7 +577,9 @@ export class ConversationRoom extends DurableObject<Env> {
       }
       if (senders.has(ws)) {
         const parts = framesFor(ws);
-        return parts.length === 0 || safeSend(ws, parts.length === 1 ? (parts[0] ?? "") : `[${parts.join(",")}]`);
+        return (
+          parts.length === 0 || safeSend(ws, parts.length === 1 ? (parts[0] ?? "") : `[${parts.join(",")}]`)
+        );
       }
       if (common === null) {
         const parts = events.flatMap((e) => (e.message === null ? [] : [e.message]));
@@ -670,7 +721,11 @@ export class ConversationRoom extends DurableObject<Env> {
       try {
         await mirrorConversation(db, meta.id, { messages, reads });
       } catch (err) {
-        log("warn", "d1_mirror_failed", { conversationId: meta.id, pending: messages.length, ...describeError(err) });
+        log("warn", "d1_mirror_failed", {
+          conversationId: meta.id,
+          pending: messages.length,
+          ...describeError(err),
+        });
         this.ensureAlarm(Date.now() + this.limits.outboxRetryMs);
         return;
       }
@@ -712,7 +767,9 @@ export class ConversationRoom extends DurableObject<Env> {
       userIds.map((userId) => {
         const member = this.members.get(userId);
         if (!member?.active) return Promise.resolve();
-        return this.inbox(userId).notify([{ type: "conversation.created", conversation: this.viewFor(member, shared) }]);
+        return this.inbox(userId).notify([
+          { type: "conversation.created", conversation: this.viewFor(member, shared) },
+        ]);
       }),
     );
   }
@@ -811,7 +868,9 @@ export class ConversationRoom extends DurableObject<Env> {
     const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
     let participants: User[] = [...this.members.values()]
       .filter((m) => m.active)
-      .toSorted((a, b) => (a.joinedAt === b.joinedAt ? (a.id < b.id ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1))
+      .toSorted((a, b) =>
+        a.joinedAt === b.joinedAt ? (a.id < b.id ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1,
+      )
       .map(({ id, firstName, lastName, avatarUrl }) => ({ id, firstName, lastName, avatarUrl }));
     if (forInbox) participants = participants.slice(0, INBOX_EVENT_PARTICIPANTS);
     return {
@@ -836,7 +895,8 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   private sendError(ws: WebSocket, code: string, message: string, clientId?: string): void {
-    const event: RoomEvent = clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId };
+    const event: RoomEvent =
+      clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId };
     safeSend(ws, JSON.stringify(event));
   }
 

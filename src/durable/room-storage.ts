@@ -214,7 +214,9 @@ export class RoomStorage {
             pairs[0][1],
           )
         : this.sql.exec(
-            `SELECT ${MESSAGE_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ")}
+            `SELECT ${MESSAGE_COLUMNS.split(", ")
+              .map((c) => `m.${c}`)
+              .join(", ")}
              FROM json_each(?) AS j JOIN messages AS m ON m.sender_id = j.value ->> 0 AND m.client_id = j.value ->> 1`,
             JSON.stringify(pairs),
           );

@@ -57,7 +57,11 @@ export class UserInbox extends DurableObject<Env> {
     } else if (Date.now() / 1000 >= attachment.tokenExp) {
       this.close(ws, CloseCode.tokenInvalid, "token expired");
     } else {
-      const event: InboxEvent = { type: "error", code: "bad_request", message: "The inbox socket takes no frames" };
+      const event: InboxEvent = {
+        type: "error",
+        code: "bad_request",
+        message: "The inbox socket takes no frames",
+      };
       safeSend(ws, JSON.stringify(event));
     }
   }

@@ -5,11 +5,7 @@ import { BODY_RULES, LABEL_RULES, TOKEN_RULES, isWellFormed, withRules } from ".
 /** REST request bodies of API.md. Length limits come from settings, so the schemas are built per limits. */
 
 const trimmed = (max: number, what: string) =>
-  z
-    .string()
-    .trim()
-    .min(1, `${what} must not be empty`)
-    .max(max, `${what} must be at most ${max} characters`);
+  z.string().trim().min(1, `${what} must not be empty`).max(max, `${what} must be at most ${max} characters`);
 
 /** A name or title: shown to other people on one line, so no control or direction-override characters. */
 const label = (max: number, what: string) => withRules(trimmed(max, what), LABEL_RULES);

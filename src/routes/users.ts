@@ -24,15 +24,19 @@ export const userRoutes = new Hono<AppEnv>()
     if (!user) throw notFound("User not found");
     return c.json(toMe(user));
   })
-  .patch("/me", jsonBody((c) => requestSchemas(limitsFrom(c.env)).updateMe), async (c) => {
-    const patch = c.req.valid("json");
-    const db = openDb(c.env.DB);
-    const user = await updateUser(db, c.get("auth").userId, patch);
-    if (!user) throw notFound("User not found");
-    // Rooms cache profiles for their live events; refresh them off the response path.
-    c.executionCtx.waitUntil(refreshProfileInRooms(c.env, toUser(user)));
-    return c.json(toMe(user));
-  })
+  .patch(
+    "/me",
+    jsonBody((c) => requestSchemas(limitsFrom(c.env)).updateMe),
+    async (c) => {
+      const patch = c.req.valid("json");
+      const db = openDb(c.env.DB);
+      const user = await updateUser(db, c.get("auth").userId, patch);
+      if (!user) throw notFound("User not found");
+      // Rooms cache profiles for their live events; refresh them off the response path.
+      c.executionCtx.waitUntil(refreshProfileInRooms(c.env, toUser(user)));
+      return c.json(toMe(user));
+    },
+  )
   .get("/users", queryOf(SearchQuery), async (c) => {
     const { q, limit } = c.req.valid("query");
     const users = await searchUsers(openDb(c.env.DB), q, c.get("auth").userId, limit);

@@ -6,7 +6,8 @@ import { RoomEventSchema } from "../../src/protocol/frames";
 import { api, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { type TestSocket, ofType, openSocket } from "../helpers/socket";
 
-const wsPath = (id: string, since?: number) => `/api/conversations/${id}/ws${since === undefined ? "" : `?since=${since}`}`;
+const wsPath = (id: string, since?: number) =>
+  `/api/conversations/${id}/ws${since === undefined ? "" : `?since=${since}`}`;
 
 async function pair() {
   const a = await registerUser("Ann");
@@ -34,7 +35,8 @@ describe("conversation sockets", () => {
     const acksB = await sb.collect(ofType("ack"), 5);
     const seenByA = await sa.collect(ofType("message"), 5);
     const seenByB = await sb.collect(ofType("message"), 5);
-    for (const e of [...acksA, ...acksB, ...seenByA, ...seenByB]) expect(RoomEventSchema.safeParse(e).success).toBe(true);
+    for (const e of [...acksA, ...acksB, ...seenByA, ...seenByB])
+      expect(RoomEventSchema.safeParse(e).success).toBe(true);
     expect(acksA.map((e) => e.clientId)).toEqual(["a-0", "a-1", "a-2", "a-3", "a-4"]);
     // Nobody receives their own message as a `message` event.
     expect(seenByA.every((e) => e.message.sender.id === b.user.id)).toBe(true);
@@ -61,7 +63,9 @@ describe("conversation sockets", () => {
     sa.send({ type: "send", body: "once", clientId: "dup" });
     const [first, second] = await sa.collect(ofType("ack"), 2);
     expect(second.message).toEqual(first.message);
-    expect((await api("GET", `/api/conversations/${id}/messages`, { token: a.token })).body.messages).toHaveLength(1);
+    expect(
+      (await api("GET", `/api/conversations/${id}/messages`, { token: a.token })).body.messages,
+    ).toHaveLength(1);
     sa.close();
   });
 
@@ -70,7 +74,9 @@ describe("conversation sockets", () => {
     const eve = await registerUser("Eve");
     await expect(openSocket(wsPath(id), { token: eve.token })).rejects.toMatchObject({ status: 404 });
     await expect(openSocket(wsPath(id))).rejects.toMatchObject({ status: 401 });
-    await expect(openSocket(wsPath(id), { token: a.token, origin: "https://evil.example" })).rejects.toMatchObject({ status: 403 });
+    await expect(
+      openSocket(wsPath(id), { token: a.token, origin: "https://evil.example" }),
+    ).rejects.toMatchObject({ status: 403 });
     const same = await openSocket(wsPath(id), { token: a.token, origin: "https://chat.test" });
     await ready(same);
     same.close();
@@ -115,7 +121,11 @@ describe("conversation sockets", () => {
     sb.send({ type: "read", seq: msg.message.seq });
     expect(await sa.next(ofType("read"))).toEqual({ type: "read", userId: b.user.id, seq: 1 });
     sb.close();
-    expect(await sa.next((e) => e.type === "presence" && e.online === false)).toEqual({ type: "presence", userId: b.user.id, online: false });
+    expect(await sa.next((e) => e.type === "presence" && e.online === false)).toEqual({
+      type: "presence",
+      userId: b.user.id,
+      online: false,
+    });
     // The typer never hears their own typing.
     expect(sb.events.some((e) => e.type === "typing")).toBe(false);
     sa.close();
@@ -131,11 +141,24 @@ describe("conversation sockets", () => {
     expect((await tab1.next(ofType("ack"))).message.body).toBe("from tab 1");
     expect((await tab2.next(ofType("message"))).message.body).toBe("from tab 1");
     const rest = await sendMessage(a.token, id, "from rest");
-    for (const s of [tab1, tab2, sb]) expect((await s.next((e) => e.type === "message" && e.message.seq === rest.seq)).message.body).toBe("from rest");
-    await api("PATCH", `/api/conversations/${id}/messages/${rest.id}`, { token: a.token, body: { body: "edited" } });
-    expect((await sb.next(ofType("message.updated"))).message).toMatchObject({ body: "edited", seq: rest.seq });
+    for (const s of [tab1, tab2, sb])
+      expect((await s.next((e) => e.type === "message" && e.message.seq === rest.seq)).message.body).toBe(
+        "from rest",
+      );
+    await api("PATCH", `/api/conversations/${id}/messages/${rest.id}`, {
+      token: a.token,
+      body: { body: "edited" },
+    });
+    expect((await sb.next(ofType("message.updated"))).message).toMatchObject({
+      body: "edited",
+      seq: rest.seq,
+    });
     tab2.send({ type: "delete", messageId: rest.id });
-    expect((await sb.next(ofType("message.deleted"))).message).toMatchObject({ body: "", seq: rest.seq, deletedAt: expect.any(String) });
+    expect((await sb.next(ofType("message.deleted"))).message).toMatchObject({
+      body: "",
+      seq: rest.seq,
+      deletedAt: expect.any(String),
+    });
     sb.send({ type: "edit", messageId: rest.id, body: "not mine" });
     expect(await sb.next(ofType("error"))).toMatchObject({ code: "forbidden" });
     for (const s of [tab1, tab2, sb]) s.close();
@@ -152,12 +175,17 @@ describe("conversation sockets", () => {
     sa.send({ type: "send", body: "   ", clientId: "empty" });
     expect(await sa.next(ofType("error"))).toMatchObject({ code: "validation_failed", clientId: "empty" });
     sa.send({ type: "send", body: 42, clientId: "wrong-type" });
-    expect(await sa.next(ofType("error"))).toMatchObject({ code: "validation_failed", clientId: "wrong-type" });
+    expect(await sa.next(ofType("error"))).toMatchObject({
+      code: "validation_failed",
+      clientId: "wrong-type",
+    });
     sa.send({ type: "read", seq: -3 });
     expect(await sa.next(ofType("error"))).toMatchObject({ code: "validation_failed" });
     sa.send({ type: "send", body: "still here", clientId: "ok" });
     expect((await sa.next(ofType("ack"))).message).toMatchObject({ seq: 1, body: "still here" });
-    expect((await api("GET", `/api/conversations/${id}/messages`, { token: a.token })).body.messages).toHaveLength(1);
+    expect(
+      (await api("GET", `/api/conversations/${id}/messages`, { token: a.token })).body.messages,
+    ).toHaveLength(1);
     sa.close();
   });
 
@@ -167,7 +195,9 @@ describe("conversation sockets", () => {
     await ready(sa);
     sa.send({ type: "send", body: "x".repeat(17_000), clientId: "big" });
     expect((await sa.closed).code).toBe(1009);
-    expect((await api("GET", `/api/conversations/${id}/messages`, { token: a.token })).body.messages).toHaveLength(0);
+    expect(
+      (await api("GET", `/api/conversations/${id}/messages`, { token: a.token })).body.messages,
+    ).toHaveLength(0);
   });
 
   it("closes a removed participant's sockets with 4403", async () => {
@@ -214,7 +244,11 @@ describe("hibernation and durability", () => {
     await evictDurableObject(stub, { webSockets: "hibernate" });
     sa.send({ type: "send", body: "after", clientId: "h2" });
     const after = await sb.next(ofType("message"));
-    expect(after.message).toMatchObject({ seq: 2, body: "after", sender: { id: a.user.id, firstName: "Ann" } });
+    expect(after.message).toMatchObject({
+      seq: 2,
+      body: "after",
+      sender: { id: a.user.id, firstName: "Ann" },
+    });
     expect((await sa.next(ofType("ack"))).clientId).toBe("h2");
     // Idempotency survives the wake-up: it lives in storage, not memory.
     sa.send({ type: "send", body: "before", clientId: "h1" });
@@ -246,12 +280,21 @@ describe("hibernation and durability", () => {
     });
     for (let i = 1; i <= 3; i++) sa.send({ type: "send", body: `during ${i}`, clientId: `o${i}` });
     expect((await sa.collect(ofType("ack"), 3)).map((e) => e.message.seq)).toEqual([2, 3, 4]);
-    expect((await sb.collect(ofType("message"), 3)).map((e) => e.message.body)).toEqual(["during 1", "during 2", "during 3"]);
+    expect((await sb.collect(ofType("message"), 3)).map((e) => e.message.body)).toEqual([
+      "during 1",
+      "during 2",
+      "during 3",
+    ]);
     const d1Count = async () =>
-      (await realDb.prepare("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?").bind(id).first<{ n: number }>())!.n;
+      (await realDb
+        .prepare("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?")
+        .bind(id)
+        .first<{ n: number }>())!.n;
     expect(await d1Count()).toBe(1);
     // History reads through the room, so acked messages are readable during the outage.
-    expect((await api("GET", `/api/conversations/${id}/messages`, { token: b.token })).body.messages).toHaveLength(4);
+    expect(
+      (await api("GET", `/api/conversations/${id}/messages`, { token: b.token })).body.messages,
+    ).toHaveLength(4);
 
     await runInDurableObject(stub, (instance) => {
       (instance as unknown as { env: Env }).env = env;
@@ -259,12 +302,18 @@ describe("hibernation and durability", () => {
     await runDurableObjectAlarm(stub);
     expect(await d1Count()).toBe(4);
     // The outbox is empty again: nothing left to copy.
-    const dirty = await runInDurableObject(stub, (instance) =>
-      (instance as unknown as { store: { dirtyMessages(n: number): unknown[] } }).store.dirtyMessages(10).length,
+    const dirty = await runInDurableObject(
+      stub,
+      (instance) =>
+        (instance as unknown as { store: { dirtyMessages(n: number): unknown[] } }).store.dirtyMessages(10)
+          .length,
     );
     expect(dirty).toBe(0);
     await runDurableObjectAlarm(stub);
-    const rows = await realDb.prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq").bind(id).all<{ seq: number }>();
+    const rows = await realDb
+      .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+      .bind(id)
+      .all<{ seq: number }>();
     expect(rows.results.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     sa.close();
     sb.close();
@@ -279,7 +328,10 @@ describe("inbox sockets", () => {
     const ib = await openSocket("/api/inbox/ws", { token: b.token });
     await Promise.all([ia.next(ofType("ready")), ib.next(ofType("ready"))]);
     const { conversation } = await startConversation(a.token, [b.user.id]);
-    expect((await ib.next(ofType("conversation.created"))).conversation).toMatchObject({ id: conversation.id, kind: "direct" });
+    expect((await ib.next(ofType("conversation.created"))).conversation).toMatchObject({
+      id: conversation.id,
+      kind: "direct",
+    });
     expect((await ia.next(ofType("conversation.created"))).conversation.id).toBe(conversation.id);
     await sendMessage(a.token, conversation.id, "ping you");
     const forB = await ib.next((e) => e.type === "conversation.updated" && e.conversation.lastSeq === 1);
@@ -287,11 +339,17 @@ describe("inbox sockets", () => {
     const forA = await ia.next((e) => e.type === "conversation.updated" && e.conversation.lastSeq === 1);
     expect(forA.conversation).toMatchObject({ unreadCount: 0 });
     await api("POST", `/api/conversations/${conversation.id}/read`, { token: b.token, body: { seq: 1 } });
-    expect((await ib.next((e) => e.type === "conversation.updated" && e.conversation.unreadCount === 0)).conversation.lastReadSeq).toBe(1);
+    expect(
+      (await ib.next((e) => e.type === "conversation.updated" && e.conversation.unreadCount === 0))
+        .conversation.lastReadSeq,
+    ).toBe(1);
     const ib2 = await openSocket("/api/inbox/ws", { token: b.token });
     await ib2.next(ofType("ready"));
     await api("DELETE", `/api/conversations/${conversation.id}`, { token: b.token });
-    expect(await ib2.next(ofType("conversation.removed"))).toEqual({ type: "conversation.removed", conversationId: conversation.id });
+    expect(await ib2.next(ofType("conversation.removed"))).toEqual({
+      type: "conversation.removed",
+      conversationId: conversation.id,
+    });
     for (const s of [ia, ib, ib2]) s.close();
   });
 

@@ -30,10 +30,15 @@ describe("room limits", () => {
       expect.objectContaining({ code: "rate_limited", clientId: "r3" }),
       expect.objectContaining({ code: "rate_limited", clientId: "r4" }),
     ]);
-    const rest = await api("POST", `/api/conversations/${conversation.id}/messages`, { token: a.token, body: { body: "rest" } });
+    const rest = await api("POST", `/api/conversations/${conversation.id}/messages`, {
+      token: a.token,
+      body: { body: "rest" },
+    });
     expect(rest.status).toBe(429);
     expect(Number(rest.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect((await api("GET", `/api/conversations/${conversation.id}/messages`, { token: a.token })).body.messages).toHaveLength(3);
+    expect(
+      (await api("GET", `/api/conversations/${conversation.id}/messages`, { token: a.token })).body.messages,
+    ).toHaveLength(3);
     sa.close();
   });
 

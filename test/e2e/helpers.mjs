@@ -24,13 +24,19 @@ export async function until(what, fn, timeoutMs = STEP_TIMEOUT_MS) {
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ""}`);
     await sleep(100);
   }
 }
 
 export const desktop = { viewport: { width: 1280, height: 800 } };
-export const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+export const phone = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
 
 /**
  * A page that records what must never happen: uncaught exceptions and anything the Content
@@ -54,19 +60,30 @@ export function screenshot(page, file) {
 /** The confirmed messages a window shows (rows with a seq), oldest first. */
 export function confirmedMessages(page) {
   return page.$$eval(".thread .messages .msg[data-seq]", (rows) =>
-    rows.map((row) => ({ seq: Number(row.getAttribute("data-seq")), body: row.querySelector(".body")?.textContent ?? "" })),
+    rows.map((row) => ({
+      seq: Number(row.getAttribute("data-seq")),
+      body: row.querySelector(".body")?.textContent ?? "",
+    })),
   );
 }
 
 export function person(firstName, lastName, run) {
-  return { firstName, lastName, email: `${firstName.toLowerCase()}-${run}@example.com`, password: `${lastName}-password-1` };
+  return {
+    firstName,
+    lastName,
+    email: `${firstName.toLowerCase()}-${run}@example.com`,
+    password: `${lastName}-password-1`,
+  };
 }
 
 /** Creates an account through the sign-up form and waits for the live inbox. */
 export async function register(page, base, who) {
   const response = await page.goto(`${base}/#/signup`, { timeout: STEP_TIMEOUT_MS });
   const csp = response?.headers()["content-security-policy"] ?? "";
-  assert(csp.includes("script-src 'self'") && csp.includes("require-trusted-types-for"), `the page has no strict CSP (got "${csp}")`);
+  assert(
+    csp.includes("script-src 'self'") && csp.includes("require-trusted-types-for"),
+    `the page has no strict CSP (got "${csp}")`,
+  );
   await page.getByLabel("First name").fill(who.firstName);
   await page.getByLabel("Last name").fill(who.lastName);
   await page.getByLabel("Email").fill(who.email);
@@ -88,7 +105,12 @@ export async function signIn(page, base, who) {
 export async function api(base, method, path, token, body) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
   return text ? JSON.parse(text) : null;

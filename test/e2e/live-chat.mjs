@@ -73,7 +73,10 @@ export async function run(browser, base, problems) {
 
     await pageA.locator(".thread .msg:not(.own) .body", { hasText: "Second line" }).waitFor();
     await pageA.locator('.thread .status[data-status="seen"]').waitFor();
-    await until("B's typing indicator to go away on A", async () => (await pageA.locator(".typing").textContent())?.trim() === "");
+    await until(
+      "B's typing indicator to go away on A",
+      async () => (await pageA.locator(".typing").textContent())?.trim() === "",
+    );
     step("A sees the answer live, that B has seen the message, and no stale typing indicator");
 
     // A goes offline: its socket closes; B writes twice; A comes back and catches up once.
@@ -84,7 +87,8 @@ export async function run(browser, base, problems) {
       await composerB.fill(text);
       await composerB.press("Enter");
     }
-    for (const text of missed) await pageB.locator(".thread .msg[data-seq] .body", { hasText: text }).waitFor();
+    for (const text of missed)
+      await pageB.locator(".thread .msg[data-seq] .body", { hasText: text }).waitFor();
     await sleep(1000);
     const whileOffline = (await confirmedMessages(pageA)).filter((m) => missed.includes(m.body));
     assert(whileOffline.length === 0, "A received messages while its socket should have been closed");
@@ -104,7 +108,10 @@ export async function run(browser, base, problems) {
       assert(count === 1, `A shows "${text}" ${count} times`);
     }
     const seqs = after.map((m) => m.seq);
-    assert(seqs.every((s, i) => s === i + 1), `A's messages are not seq 1..n once each: ${seqs.join(",")}`);
+    assert(
+      seqs.every((s, i) => s === i + 1),
+      `A's messages are not seq 1..n once each: ${seqs.join(",")}`,
+    );
     assert((await pageA.locator(".pending-msg").count()) === 0, "A still shows unsent messages");
     step(`A reconnected with since and shows each missed message exactly once (seqs ${seqs.join(",")})`);
 

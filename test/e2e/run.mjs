@@ -42,16 +42,24 @@ process.on("unhandledRejection", (err) => {
 
 function withTimeout(promise, ms, what) {
   let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms)));
+  const timeout = new Promise(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function main() {
   const executablePath = findBrowser();
   if (!executablePath) {
-    const message = "e2e: no Chromium or Chrome found (set CHROME_PATH, or install Debian's chromium package)";
+    const message =
+      "e2e: no Chromium or Chrome found (set CHROME_PATH, or install Debian's chromium package)";
     if (CI) await exit(1, `${message}; CI=true, so that is a failure\ne2e: 0 passed, 1 failed`);
-    else await exit(0, `${message}; skipping the browser tests\ne2e: 0 passed, 0 failed, ${TESTS.length} skipped`);
+    else
+      await exit(
+        0,
+        `${message}; skipping the browser tests\ne2e: 0 passed, 0 failed, ${TESTS.length} skipped`,
+      );
     return;
   }
   mkdirSync(SHOTS, { recursive: true });

@@ -2,7 +2,19 @@
 // dialog reaching the other person's inbox live, edit and delete seen live by the other person,
 // and signing out.
 
-import { api, assert, confirmedMessages, desktop, openPage, person, phone, screenshot, signIn, step, until } from "./helpers.mjs";
+import {
+  api,
+  assert,
+  confirmedMessages,
+  desktop,
+  openPage,
+  person,
+  phone,
+  screenshot,
+  signIn,
+  step,
+  until,
+} from "./helpers.mjs";
 
 export const name = "history pages, groups, live edit and delete, sign out";
 
@@ -14,11 +26,15 @@ export async function run(browser, base, problems) {
   const kat = person("Katherine", "Johnson", tag);
   const register = (who) => api(base, "POST", "/api/auth/register", null, who);
   const [a, k] = [await register(alan), await register(kat)];
-  const { conversation } = await api(base, "POST", "/api/conversations", a.token, { participantIds: [k.user.id] });
+  const { conversation } = await api(base, "POST", "/api/conversations", a.token, {
+    participantIds: [k.user.id],
+  });
   // Alternate senders: each stays under the per-sender rate limit (100 per 10 s).
   for (let i = 1; i <= HISTORY; i++) {
     const token = i % 2 === 0 ? a.token : k.token;
-    await api(base, "POST", `/api/conversations/${conversation.id}/messages`, token, { body: `History message ${i}` });
+    await api(base, "POST", `/api/conversations/${conversation.id}/messages`, token, {
+      body: `History message ${i}`,
+    });
   }
   step(`set up ${HISTORY} messages over REST`);
 
@@ -29,7 +45,10 @@ export async function run(browser, base, problems) {
     await pageC.locator(`.conv[data-conversation-id="${conversation.id}"]`).click();
     await pageC.locator(".thread .msg[data-seq] .body", { hasText: `History message ${HISTORY}` }).waitFor();
     const first = await confirmedMessages(pageC);
-    assert(first.length === 50 && first[0]?.seq === HISTORY - 49, `the first page should be the latest 50, got ${first.length} from seq ${first[0]?.seq}`);
+    assert(
+      first.length === 50 && first[0]?.seq === HISTORY - 49,
+      `the first page should be the latest 50, got ${first.length} from seq ${first[0]?.seq}`,
+    );
     for (let pages = 0; pages < 5; pages++) {
       const shown = (await confirmedMessages(pageC)).length;
       if (shown >= HISTORY) break;
@@ -37,7 +56,10 @@ export async function run(browser, base, problems) {
       await until("an older page", async () => (await confirmedMessages(pageC)).length > shown);
     }
     const all = await confirmedMessages(pageC);
-    assert(all.length === HISTORY && all.every((m, i) => m.seq === i + 1), `after scrolling up: ${all.length} messages, seqs not 1..${HISTORY}`);
+    assert(
+      all.length === HISTORY && all.every((m, i) => m.seq === i + 1),
+      `after scrolling up: ${all.length} messages, seqs not 1..${HISTORY}`,
+    );
     step(`scrolling up loaded older pages: all ${HISTORY} messages, oldest first, once each`);
 
     // A group from the dialog reaches the other person's inbox live.
@@ -75,7 +97,10 @@ export async function run(browser, base, problems) {
     await own.hover();
     await own.getByRole("button", { name: "Delete message" }).click();
     await pageD.locator(".thread .msg.is-deleted .body", { hasText: "This message was deleted" }).waitFor();
-    assert((await pageD.locator(".thread .msg[data-seq] .body", { hasText: "Final plan" }).count()) === 0, "D still shows the deleted text");
+    assert(
+      (await pageD.locator(".thread .msg[data-seq] .body", { hasText: "Final plan" }).count()) === 0,
+      "D still shows the deleted text",
+    );
     step("C deleted the message; D saw the tombstone live");
     await screenshot(pageD, "d-phone-group.png");
 

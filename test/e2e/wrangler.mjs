@@ -38,7 +38,11 @@ function freePort() {
 /** Runs a command to completion with a time limit; rejects with its output on failure. */
 function run(command, args, what, timeoutMs) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...QUIET_ENV, CI: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...QUIET_ENV, CI: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -68,7 +72,10 @@ function newestMtime(dir) {
 export async function ensureClientBuild() {
   const bundle = join(ROOT, ".build/client/app.js");
   const sources = Math.max(newestMtime(join(ROOT, "src/client")), newestMtime(join(ROOT, "src/protocol")));
-  const fresh = existsSync(bundle) && existsSync(join(ROOT, ".build/client/index.html")) && statSync(bundle).mtimeMs >= sources;
+  const fresh =
+    existsSync(bundle) &&
+    existsSync(join(ROOT, ".build/client/index.html")) &&
+    statSync(bundle).mtimeMs >= sources;
   if (fresh) return false;
   await run("npm", ["run", "-s", "build:client"], "npm run build:client", 120_000);
   return true;
@@ -99,19 +106,31 @@ export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
     },
   };
   try {
-    await run(process.execPath, [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], "wrangler d1 migrations apply", 120_000);
+    await run(
+      process.execPath,
+      [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+      "wrangler d1 migrations apply",
+      120_000,
+    );
     // Its own process group, so stop() reaches workerd too (wrangler starts it as a child).
     child = spawn(
       process.execPath,
       [
-        WRANGLER, "dev",
-        "--ip", "127.0.0.1",
-        "--port", String(port),
-        "--inspector-port", String(inspectorPort),
+        WRANGLER,
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--inspector-port",
+        String(inspectorPort),
         "--local",
-        "--persist-to", persist,
-        "--var", `JWT_SECRET:${secret}`,
-        "--var", "ENVIRONMENT:development",
+        "--persist-to",
+        persist,
+        "--var",
+        `JWT_SECRET:${secret}`,
+        "--var",
+        "ENVIRONMENT:development",
         ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
         "--show-interactive-dev-session=false",
       ],
@@ -122,7 +141,8 @@ export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${log}`);
-      if (Date.now() > deadline) throw new Error(`wrangler dev did not answer /healthz within ${timeoutMs} ms:\n${log}`);
+      if (Date.now() > deadline)
+        throw new Error(`wrangler dev did not answer /healthz within ${timeoutMs} ms:\n${log}`);
       try {
         const res = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) break;

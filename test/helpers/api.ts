@@ -66,7 +66,12 @@ export async function startConversation(
   return res.body;
 }
 
-export async function sendMessage(token: string, conversationId: string, body: string, clientId?: string): Promise<Message> {
+export async function sendMessage(
+  token: string,
+  conversationId: string,
+  body: string,
+  clientId?: string,
+): Promise<Message> {
   const res = await api<{ message: Message }>("POST", `/api/conversations/${conversationId}/messages`, {
     token,
     body: clientId === undefined ? { body } : { body, clientId },

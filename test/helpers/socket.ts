@@ -29,7 +29,9 @@ export async function openSocket(
   const res = await exports.default.fetch(new Request(url, { headers }));
   const ws = res.webSocket;
   if (res.status !== 101 || !ws) {
-    throw Object.assign(new Error(`upgrade refused: ${res.status} ${await res.text()}`), { status: res.status });
+    throw Object.assign(new Error(`upgrade refused: ${res.status} ${await res.text()}`), {
+      status: res.status,
+    });
   }
   ws.accept();
   const events: any[] = [];
@@ -67,7 +69,9 @@ export async function openSocket(
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out waiting for ${count} events; got ${JSON.stringify(events).slice(0, 800)}`));
+        reject(
+          new Error(`timed out waiting for ${count} events; got ${JSON.stringify(events).slice(0, 800)}`),
+        );
       }, timeoutMs);
       waiters.add(check);
       check();

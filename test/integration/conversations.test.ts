@@ -6,11 +6,25 @@ describe("starting conversations", () => {
   it("creates the direct conversation of a pair once, then returns it", async () => {
     const a = await registerUser("Ann");
     const b = await registerUser("Bob");
-    const first = await api("POST", "/api/conversations", { token: a.token, body: { participantIds: [b.user.id] } });
+    const first = await api("POST", "/api/conversations", {
+      token: a.token,
+      body: { participantIds: [b.user.id] },
+    });
     expect(first.status).toBe(201);
-    expect(first.body.conversation).toMatchObject({ kind: "direct", title: null, lastSeq: 0, lastMessage: null, unreadCount: 0 });
-    expect(first.body.conversation.participants.map((u: { id: string }) => u.id).sort()).toEqual([a.user.id, b.user.id].sort());
-    const again = await api("POST", "/api/conversations", { token: b.token, body: { participantIds: [a.user.id] } });
+    expect(first.body.conversation).toMatchObject({
+      kind: "direct",
+      title: null,
+      lastSeq: 0,
+      lastMessage: null,
+      unreadCount: 0,
+    });
+    expect(first.body.conversation.participants.map((u: { id: string }) => u.id).sort()).toEqual(
+      [a.user.id, b.user.id].sort(),
+    );
+    const again = await api("POST", "/api/conversations", {
+      token: b.token,
+      body: { participantIds: [a.user.id] },
+    });
     expect(again.status).toBe(200);
     expect(again.body.conversation.id).toBe(first.body.conversation.id);
   });
@@ -21,7 +35,10 @@ describe("starting conversations", () => {
     const results = await Promise.all([
       api("POST", "/api/conversations", { token: a.token, body: { participantIds: [b.user.id] } }),
       api("POST", "/api/conversations", { token: b.token, body: { participantIds: [a.user.id] } }),
-      api("POST", "/api/conversations", { token: a.token, body: { participantIds: [b.user.id], body: "hi" } }),
+      api("POST", "/api/conversations", {
+        token: a.token,
+        body: { participantIds: [b.user.id], body: "hi" },
+      }),
     ]);
     const ids = new Set(results.map((r) => r.body.conversation.id));
     expect(ids.size).toBe(1);
@@ -41,7 +58,12 @@ describe("starting conversations", () => {
     expect(res.status).toBe(201);
     expect(res.body.conversation).toMatchObject({ kind: "group", title: "Engines", lastSeq: 1 });
     expect(res.body.conversation.participants).toHaveLength(3);
-    expect(res.body.message).toMatchObject({ seq: 1, body: "first!", clientId: "c-1", sender: { id: a.user.id } });
+    expect(res.body.message).toMatchObject({
+      seq: 1,
+      body: "first!",
+      clientId: "c-1",
+      sender: { id: a.user.id },
+    });
   });
 
   it("answers clear 422s for bad participant lists and bodies", async () => {
@@ -84,19 +106,34 @@ describe("messages", () => {
       [2, "hi back", "Bea"],
     ]);
 
-    const edited = await api("PATCH", `/api/conversations/${conversation.id}/messages/${m1.id}`, { token: a.token, body: { body: "hello there" } });
+    const edited = await api("PATCH", `/api/conversations/${conversation.id}/messages/${m1.id}`, {
+      token: a.token,
+      body: { body: "hello there" },
+    });
     expect(edited.status).toBe(200);
     expect(edited.body.message.body).toBe("hello there");
     expect(edited.body.message.editedAt).not.toBeNull();
-    const forbidden = await api("PATCH", `/api/conversations/${conversation.id}/messages/${m1.id}`, { token: b.token, body: { body: "mine now" } });
+    const forbidden = await api("PATCH", `/api/conversations/${conversation.id}/messages/${m1.id}`, {
+      token: b.token,
+      body: { body: "mine now" },
+    });
     expect(forbidden.status).toBe(403);
-    expect((await api("DELETE", `/api/conversations/${conversation.id}/messages/${m1.id}`, { token: b.token })).status).toBe(403);
+    expect(
+      (await api("DELETE", `/api/conversations/${conversation.id}/messages/${m1.id}`, { token: b.token }))
+        .status,
+    ).toBe(403);
 
-    expect((await api("DELETE", `/api/conversations/${conversation.id}/messages/${m1.id}`, { token: a.token })).status).toBe(204);
+    expect(
+      (await api("DELETE", `/api/conversations/${conversation.id}/messages/${m1.id}`, { token: a.token }))
+        .status,
+    ).toBe(204);
     const after = await api("GET", `/api/conversations/${conversation.id}/messages`, { token: a.token });
     expect(after.body.messages[0]).toMatchObject({ seq: 1, body: "", deletedAt: expect.any(String) });
     expect(after.body.messages.map((m: Message) => m.seq)).toEqual([1, 2]);
-    const missing = await api("PATCH", `/api/conversations/${conversation.id}/messages/m_nope`, { token: a.token, body: { body: "x" } });
+    const missing = await api("PATCH", `/api/conversations/${conversation.id}/messages/m_nope`, {
+      token: a.token,
+      body: { body: "x" },
+    });
     expect(missing.status).toBe(404);
   });
 
@@ -105,19 +142,29 @@ describe("messages", () => {
     const b = await registerUser();
     const { conversation } = await startConversation(a.token, [b.user.id]);
     for (let i = 1; i <= 7; i++) await sendMessage(a.token, conversation.id, `m${i}`);
-    const latest = await api("GET", `/api/conversations/${conversation.id}/messages?limit=3`, { token: a.token });
+    const latest = await api("GET", `/api/conversations/${conversation.id}/messages?limit=3`, {
+      token: a.token,
+    });
     expect(latest.body.messages.map((m: Message) => m.seq)).toEqual([5, 6, 7]);
     expect(latest.body.hasMore).toBe(true);
-    const older = await api("GET", `/api/conversations/${conversation.id}/messages?limit=3&before=5`, { token: a.token });
+    const older = await api("GET", `/api/conversations/${conversation.id}/messages?limit=3&before=5`, {
+      token: a.token,
+    });
     expect(older.body.messages.map((m: Message) => m.seq)).toEqual([2, 3, 4]);
     expect(older.body.hasMore).toBe(true);
-    const oldest = await api("GET", `/api/conversations/${conversation.id}/messages?limit=3&before=2`, { token: a.token });
+    const oldest = await api("GET", `/api/conversations/${conversation.id}/messages?limit=3&before=2`, {
+      token: a.token,
+    });
     expect(oldest.body).toMatchObject({ hasMore: false });
     expect(oldest.body.messages.map((m: Message) => m.seq)).toEqual([1]);
-    const after = await api("GET", `/api/conversations/${conversation.id}/messages?after=5&limit=10`, { token: a.token });
+    const after = await api("GET", `/api/conversations/${conversation.id}/messages?after=5&limit=10`, {
+      token: a.token,
+    });
     expect(after.body.messages.map((m: Message) => m.seq)).toEqual([6, 7]);
     expect(after.body.hasMore).toBe(false);
-    const bad = await api("GET", `/api/conversations/${conversation.id}/messages?limit=500`, { token: a.token });
+    const bad = await api("GET", `/api/conversations/${conversation.id}/messages?limit=500`, {
+      token: a.token,
+    });
     expect(bad.status).toBe(422);
   });
 
@@ -141,14 +188,22 @@ describe("messages", () => {
   it("numbers concurrent sends from several users with no gaps", async () => {
     const users = await Promise.all([registerUser(), registerUser(), registerUser(), registerUser()]);
     const [owner, ...rest] = users;
-    const { conversation } = await startConversation(owner!.token, rest.map((u) => u.user.id), { title: "race" });
+    const { conversation } = await startConversation(
+      owner!.token,
+      rest.map((u) => u.user.id),
+      { title: "race" },
+    );
     const sends = users.flatMap((u, i) =>
       Array.from({ length: 10 }, (_, j) => sendMessage(u.token, conversation.id, `u${i}-${j}`)),
     );
     const sent = await Promise.all(sends);
     expect(sent.map((m) => m.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    const history = await api("GET", `/api/conversations/${conversation.id}/messages?limit=100`, { token: owner!.token });
-    expect(history.body.messages.map((m: Message) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const history = await api("GET", `/api/conversations/${conversation.id}/messages?limit=100`, {
+      token: owner!.token,
+    });
+    expect(history.body.messages.map((m: Message) => m.seq)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
     // Each user's own messages keep the order they were acknowledged in.
     for (let i = 0; i < users.length; i++) {
       const mine = history.body.messages.filter((m: Message) => m.body.startsWith(`u${i}-`));
@@ -166,11 +221,20 @@ describe("inbox, read state and leaving", () => {
     await sendMessage(a.token, conversation.id, "two");
     await sendMessage(a.token, conversation.id, "three");
     const inboxOf = async (token: string) =>
-      (await api<{ conversations: Conversation[] }>("GET", "/api/conversations", { token })).body.conversations[0]!;
-    expect(await inboxOf(b.token)).toMatchObject({ unreadCount: 3, lastReadSeq: 0, lastSeq: 3, lastMessage: { body: "three" } });
+      (await api<{ conversations: Conversation[] }>("GET", "/api/conversations", { token })).body
+        .conversations[0]!;
+    expect(await inboxOf(b.token)).toMatchObject({
+      unreadCount: 3,
+      lastReadSeq: 0,
+      lastSeq: 3,
+      lastMessage: { body: "three" },
+    });
     expect(await inboxOf(a.token)).toMatchObject({ unreadCount: 0, lastReadSeq: 3 });
 
-    expect((await api("POST", `/api/conversations/${conversation.id}/read`, { token: b.token, body: { seq: 2 } })).status).toBe(204);
+    expect(
+      (await api("POST", `/api/conversations/${conversation.id}/read`, { token: b.token, body: { seq: 2 } }))
+        .status,
+    ).toBe(204);
     expect(await inboxOf(b.token)).toMatchObject({ unreadCount: 1, lastReadSeq: 2 });
     await api("POST", `/api/conversations/${conversation.id}/read`, { token: b.token, body: { seq: 1 } });
     expect(await inboxOf(b.token)).toMatchObject({ unreadCount: 1, lastReadSeq: 2 });
@@ -178,7 +242,10 @@ describe("inbox, read state and leaving", () => {
     expect(await inboxOf(b.token)).toMatchObject({ unreadCount: 0, lastReadSeq: 3 });
     const view = await api("GET", `/api/conversations/${conversation.id}`, { token: b.token });
     expect(view.body).toMatchObject({ unreadCount: 0, lastReadSeq: 3, lastSeq: 3 });
-    const bad = await api("POST", `/api/conversations/${conversation.id}/read`, { token: b.token, body: { seq: -1 } });
+    const bad = await api("POST", `/api/conversations/${conversation.id}/read`, {
+      token: b.token,
+      body: { seq: -1 },
+    });
     expect(bad.status).toBe(422);
   });
 
@@ -191,7 +258,11 @@ describe("inbox, read state and leaving", () => {
     const page1 = await api("GET", "/api/conversations?limit=2", { token: me.token });
     expect(page1.body.conversations.map((c: Conversation) => c.id)).toEqual([convs[0]!.id, convs[2]!.id]);
     expect(page1.body.nextCursor).toEqual(expect.any(String));
-    const page2 = await api("GET", `/api/conversations?limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`, { token: me.token });
+    const page2 = await api(
+      "GET",
+      `/api/conversations?limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`,
+      { token: me.token },
+    );
     expect(page2.body.conversations.map((c: Conversation) => c.id)).toEqual([convs[1]!.id]);
     expect(page2.body.nextCursor).toBeNull();
     expect((await api("GET", "/api/conversations?cursor=garbage", { token: me.token })).status).toBe(422);
@@ -201,11 +272,15 @@ describe("inbox, read state and leaving", () => {
     const a = await registerUser();
     const b = await registerUser();
     const { conversation } = await startConversation(a.token, [b.user.id], { body: "hey" });
-    expect((await api("DELETE", `/api/conversations/${conversation.id}`, { token: a.token })).status).toBe(204);
+    expect((await api("DELETE", `/api/conversations/${conversation.id}`, { token: a.token })).status).toBe(
+      204,
+    );
     expect((await api("GET", "/api/conversations", { token: a.token })).body.conversations).toHaveLength(0);
     expect((await api("GET", "/api/conversations", { token: b.token })).body.conversations).toHaveLength(1);
     // Still a participant: the whole history stays readable.
-    expect((await api("GET", `/api/conversations/${conversation.id}/messages`, { token: a.token })).body.messages).toHaveLength(1);
+    expect(
+      (await api("GET", `/api/conversations/${conversation.id}/messages`, { token: a.token })).body.messages,
+    ).toHaveLength(1);
     await sendMessage(b.token, conversation.id, "are you there?");
     const back = await api("GET", "/api/conversations", { token: a.token });
     expect(back.body.conversations.map((c: Conversation) => c.id)).toEqual([conversation.id]);
@@ -216,13 +291,22 @@ describe("inbox, read state and leaving", () => {
     const a = await registerUser();
     const b = await registerUser();
     const c = await registerUser();
-    const { conversation } = await startConversation(a.token, [b.user.id, c.user.id], { title: "trio", body: "hi all" });
-    expect((await api("DELETE", `/api/conversations/${conversation.id}`, { token: c.token })).status).toBe(204);
+    const { conversation } = await startConversation(a.token, [b.user.id, c.user.id], {
+      title: "trio",
+      body: "hi all",
+    });
+    expect((await api("DELETE", `/api/conversations/${conversation.id}`, { token: c.token })).status).toBe(
+      204,
+    );
     expect((await api("GET", `/api/conversations/${conversation.id}`, { token: c.token })).status).toBe(404);
     expect((await api("GET", "/api/conversations", { token: c.token })).body.conversations).toHaveLength(0);
     const view = await api("GET", `/api/conversations/${conversation.id}`, { token: a.token });
-    expect(view.body.participants.map((u: { id: string }) => u.id).sort()).toEqual([a.user.id, b.user.id].sort());
-    expect((await api("GET", `/api/conversations/${conversation.id}/messages`, { token: b.token })).body.messages).toHaveLength(1);
+    expect(view.body.participants.map((u: { id: string }) => u.id).sort()).toEqual(
+      [a.user.id, b.user.id].sort(),
+    );
+    expect(
+      (await api("GET", `/api/conversations/${conversation.id}/messages`, { token: b.token })).body.messages,
+    ).toHaveLength(1);
   });
 
   it("adds participants to groups only", async () => {
@@ -230,14 +314,23 @@ describe("inbox, read state and leaving", () => {
     const b = await registerUser();
     const c = await registerUser();
     const group = (await startConversation(a.token, [b.user.id], { title: "grow" })).conversation;
-    const added = await api("POST", `/api/conversations/${group.id}/participants`, { token: a.token, body: { userIds: [c.user.id] } });
+    const added = await api("POST", `/api/conversations/${group.id}/participants`, {
+      token: a.token,
+      body: { userIds: [c.user.id] },
+    });
     expect(added.status).toBe(200);
     expect(added.body.participants).toHaveLength(3);
     expect((await api("GET", `/api/conversations/${group.id}`, { token: c.token })).status).toBe(200);
     const direct = (await startConversation(a.token, [b.user.id])).conversation;
-    const refused = await api("POST", `/api/conversations/${direct.id}/participants`, { token: a.token, body: { userIds: [c.user.id] } });
+    const refused = await api("POST", `/api/conversations/${direct.id}/participants`, {
+      token: a.token,
+      body: { userIds: [c.user.id] },
+    });
     expect(refused.status).toBe(422);
-    const unknown = await api("POST", `/api/conversations/${group.id}/participants`, { token: a.token, body: { userIds: ["u_nobody"] } });
+    const unknown = await api("POST", `/api/conversations/${group.id}/participants`, {
+      token: a.token,
+      body: { userIds: ["u_nobody"] },
+    });
     expect(unknown.status).toBe(422);
   });
 });
@@ -271,6 +364,8 @@ describe("privacy", () => {
     const history = await api("GET", `/api/conversations/${id}/messages`, { token: a.token });
     expect(history.body.messages).toHaveLength(1);
     expect(history.body.messages[0]).toMatchObject({ body: "secret", editedAt: null, deletedAt: null });
-    expect((await api("GET", `/api/conversations/${id}`, { token: a.token })).body.participants).toHaveLength(2);
+    expect((await api("GET", `/api/conversations/${id}`, { token: a.token })).body.participants).toHaveLength(
+      2,
+    );
   });
 });

@@ -53,7 +53,9 @@ export class InboxStore {
   }
 
   list(): Conversation[] {
-    return [...this.byId.values()].sort((a, b) => (a.updatedAt === b.updatedAt ? (a.id < b.id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1));
+    return [...this.byId.values()].sort((a, b) =>
+      a.updatedAt === b.updatedAt ? (a.id < b.id ? 1 : -1) : a.updatedAt < b.updatedAt ? 1 : -1,
+    );
   }
 
   get(id: string): Conversation | undefined {
@@ -85,7 +87,8 @@ export class InboxStore {
         const fresh = new Set(page.conversations.map((c) => c.id));
         const oldest = page.conversations.at(-1)?.updatedAt ?? "";
         // Anything newer than the page's end that the page lacks was hidden or left meanwhile.
-        for (const [id, c] of this.byId) if (!fresh.has(id) && (c.updatedAt >= oldest || !page.nextCursor)) this.byId.delete(id);
+        for (const [id, c] of this.byId)
+          if (!fresh.has(id) && (c.updatedAt >= oldest || !page.nextCursor)) this.byId.delete(id);
         for (const c of page.conversations) this.upsert(c, false);
         this.nextCursor = page.nextCursor;
         this.loaded = true;

@@ -63,7 +63,8 @@ export class RoomLink {
         if (failures !== 2) return;
         // An upgrade refused with 401 or 404 looks like a network error to the page: ask REST.
         api.conversation(conversationId).catch((err: unknown) => {
-          if (err instanceof ApiError && err.status === 404) handlers.onGone("That conversation is not available.");
+          if (err instanceof ApiError && err.status === 404)
+            handlers.onGone("That conversation is not available.");
         });
       },
     });
@@ -90,7 +91,11 @@ export class RoomLink {
     this.filling = true;
     try {
       while (this.thread.hasGap && !this.stopped) {
-        const page = await this.api.history(this.conversationId, { after: this.thread.contiguousSeq }, GAP_PAGE);
+        const page = await this.api.history(
+          this.conversationId,
+          { after: this.thread.contiguousSeq },
+          GAP_PAGE,
+        );
         for (const m of page.messages) this.handlers.onMessage(m);
         if (!page.hasMore || page.messages.length === 0) break;
       }

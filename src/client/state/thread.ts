@@ -73,12 +73,18 @@ export class ThreadState {
   }
 
   /** The newest message `userId` sent, and which of `others` have read up to it. */
-  readReceipt<U extends { id: string }>(userId: string, others: U[]): { message: Message; seenBy: U[] } | null {
+  readReceipt<U extends { id: string }>(
+    userId: string,
+    others: U[],
+  ): { message: Message; seenBy: U[] } | null {
     let mine: Message | undefined;
     for (const m of this.bySeq.values()) if (m.sender.id === userId && (!mine || m.seq > mine.seq)) mine = m;
     if (!mine) return null;
     const seq = mine.seq;
-    return { message: mine, seenBy: others.filter((p) => p.id !== userId && (this.readBy.get(p.id) ?? 0) >= seq) };
+    return {
+      message: mine,
+      seenBy: others.filter((p) => p.id !== userId && (this.readBy.get(p.id) ?? 0) >= seq),
+    };
   }
 
   /** Whether messages are known to exist past what is held without a gap (fetch them over REST). */

@@ -26,17 +26,43 @@ function showError(f: Field, message: string): void {
 /** Sign in and create an account, on one card; the server's field errors show under each field. */
 export function authView(api: Api, onSignedIn: (auth: AuthResponse) => void): HTMLElement {
   let mode: Mode = "signin";
-  const first = field("firstName", "First name", { autocomplete: "given-name", required: true, maxlength: "100" });
-  const last = field("lastName", "Last name", { autocomplete: "family-name", required: true, maxlength: "100" });
-  const email = field("email", "Email", { type: "email", autocomplete: "email", required: true, maxlength: "254" });
-  const password = field("password", "Password", { type: "password", autocomplete: "current-password", required: true, minlength: "8" });
+  const first = field("firstName", "First name", {
+    autocomplete: "given-name",
+    required: true,
+    maxlength: "100",
+  });
+  const last = field("lastName", "Last name", {
+    autocomplete: "family-name",
+    required: true,
+    maxlength: "100",
+  });
+  const email = field("email", "Email", {
+    type: "email",
+    autocomplete: "email",
+    required: true,
+    maxlength: "254",
+  });
+  const password = field("password", "Password", {
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+    minlength: "8",
+  });
   const fields = { firstName: first, lastName: last, email, password };
   const names = h("div", { class: "field-pair" }, first.wrap, last.wrap);
   const formError = h("p", { class: "form-error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary wide" });
   const signinTab = h("button", { type: "button", role: "tab", class: "tab" }, "Sign in");
   const signupTab = h("button", { type: "button", role: "tab", class: "tab" }, "Create account");
-  const form = h("form", { class: "auth-form", novalidate: true }, names, email.wrap, password.wrap, formError, submit);
+  const form = h(
+    "form",
+    { class: "auth-form", novalidate: true },
+    names,
+    email.wrap,
+    password.wrap,
+    formError,
+    submit,
+  );
 
   const setMode = (next: Mode) => {
     mode = next;
@@ -81,7 +107,11 @@ export function authView(api: Api, onSignedIn: (auth: AuthResponse) => void): HT
     form.setAttribute("aria-busy", "true");
     const credentials = { email: email.input.value.trim(), password: password.input.value };
     const request = signup
-      ? api.register({ ...credentials, firstName: first.input.value.trim(), lastName: last.input.value.trim() })
+      ? api.register({
+          ...credentials,
+          firstName: first.input.value.trim(),
+          lastName: last.input.value.trim(),
+        })
       : api.login(credentials);
     request
       .then(onSignedIn, (err: unknown) => {
@@ -91,7 +121,9 @@ export function authView(api: Api, onSignedIn: (auth: AuthResponse) => void): HT
             if (message) showError(f, message);
           }
           formError.textContent =
-            err.code === "email_taken" ? "An account with this email already exists. Sign in instead?" : err.message;
+            err.code === "email_taken"
+              ? "An account with this email already exists. Sign in instead?"
+              : err.message;
         } else {
           formError.textContent = "Something went wrong. Please try again.";
         }
@@ -109,9 +141,19 @@ export function authView(api: Api, onSignedIn: (auth: AuthResponse) => void): HT
     h(
       "div",
       { class: "auth-card" },
-      h("div", { class: "brand" }, h("span", { class: "brand-mark" }, svgIcon("chat")), h("h1", null, "Edge chat")),
+      h(
+        "div",
+        { class: "brand" },
+        h("span", { class: "brand-mark" }, svgIcon("chat")),
+        h("h1", null, "Edge chat"),
+      ),
       h("p", { class: "tagline" }, "Messages that arrive the moment they are sent."),
-      h("div", { class: "tabs", role: "tablist", "aria-label": "Sign in or create an account" }, signinTab, signupTab),
+      h(
+        "div",
+        { class: "tabs", role: "tablist", "aria-label": "Sign in or create an account" },
+        signinTab,
+        signupTab,
+      ),
       form,
     ),
   );

@@ -10,9 +10,19 @@ export type AvatarSize = "sm" | "md" | "lg";
  * picture that fails to load leaves the initials.
  */
 export function avatar(key: string, name: string, url: string | null, size: AvatarSize = "md"): HTMLElement {
-  const el = h("span", { class: `avatar avatar-${size} c${colorSlot(key)}`, "aria-hidden": "true" }, initials(name));
+  const el = h(
+    "span",
+    { class: `avatar avatar-${size} c${colorSlot(key)}`, "aria-hidden": "true" },
+    initials(name),
+  );
   if (url?.startsWith("https://")) {
-    const img = h("img", { src: url, alt: "", loading: "lazy", decoding: "async", referrerpolicy: "no-referrer" });
+    const img = h("img", {
+      src: url,
+      alt: "",
+      loading: "lazy",
+      decoding: "async",
+      referrerpolicy: "no-referrer",
+    });
     img.addEventListener("error", () => img.remove(), { once: true });
     el.appendChild(img);
   }
@@ -23,7 +33,11 @@ export function userAvatar(user: User, size: AvatarSize = "md"): HTMLElement {
   return avatar(user.id, fullName(user), user.avatarUrl, size);
 }
 
-export function conversationAvatar(conversation: Conversation, meId: string, size: AvatarSize = "md"): HTMLElement {
+export function conversationAvatar(
+  conversation: Conversation,
+  meId: string,
+  size: AvatarSize = "md",
+): HTMLElement {
   const people = others(conversation, meId);
   const [first] = people;
   if (conversation.kind === "direct" && first) return userAvatar(first, size);

@@ -64,7 +64,13 @@ export class ChatScreen {
     this.view = null;
     if (!id) {
       this.pane.replaceChildren(
-        h("div", { class: "placeholder" }, svgIcon("chat"), h("h2", null, "Your messages"), h("p", null, "Pick a conversation, or find someone to talk to.")),
+        h(
+          "div",
+          { class: "placeholder" },
+          svgIcon("chat"),
+          h("h2", null, "Your messages"),
+          h("p", null, "Pick a conversation, or find someone to talk to."),
+        ),
       );
       return;
     }

@@ -37,9 +37,20 @@ export class Composer {
     });
     const send = iconButton("send", "Send message", { type: "submit", class: "send" });
     const cancel = iconButton("close", "Cancel editing");
-    this.banner = h("div", { class: "edit-banner", hidden: true }, h("span", null, "Editing message"), cancel);
+    this.banner = h(
+      "div",
+      { class: "edit-banner", hidden: true },
+      h("span", null, "Editing message"),
+      cancel,
+    );
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
-    this.el = h("form", { class: "composer", "aria-label": "Send a message" }, this.banner, h("div", { class: "composer-row" }, this.input, send), this.counter);
+    this.el = h(
+      "form",
+      { class: "composer", "aria-label": "Send a message" },
+      this.banner,
+      h("div", { class: "composer-row" }, this.input, send),
+      this.counter,
+    );
 
     cancel.addEventListener("click", () => this.cancelEdit());
     this.el.addEventListener("submit", (event) => {

@@ -9,7 +9,12 @@ export class ConnectionBadge {
 
   constructor(private readonly what: string) {
     this.label = h("span", { class: "conn-label" }, "Connecting…");
-    this.el = h("span", { class: "conn", role: "status", "data-state": "connecting", title: `${what}: connecting` }, h("i", { class: "dot", "aria-hidden": "true" }), this.label);
+    this.el = h(
+      "span",
+      { class: "conn", role: "status", "data-state": "connecting", title: `${what}: connecting` },
+      h("i", { class: "dot", "aria-hidden": "true" }),
+      this.label,
+    );
   }
 
   set(state: SocketState, retryInMs = 0): void {

@@ -72,7 +72,11 @@ export class ConversationView {
       onTyping: (active) => this.reportTyping(active),
       onEditLast: () => this.editLast(),
     });
-    this.header = new ThreadHeader(ctx.me, () => ctx.close(), (c) => ctx.openInfo(c));
+    this.header = new ThreadHeader(
+      ctx.me,
+      () => ctx.close(),
+      (c) => ctx.openInfo(c),
+    );
     this.el = h(
       "section",
       { class: "thread", "aria-labelledby": "thread-name", "data-conversation-id": conversationId },
@@ -121,7 +125,8 @@ export class ConversationView {
       this.fillViewport();
     } catch (err) {
       if (this.destroyed) return;
-      if (err instanceof ApiError && err.status === 404) this.ctx.close("That conversation is not available.");
+      if (err instanceof ApiError && err.status === 404)
+        this.ctx.close("That conversation is not available.");
       else if (!(err instanceof ApiError && err.status === 401)) {
         this.header.setProblem("Could not load this conversation", err instanceof Error ? err.message : "");
       }
@@ -221,7 +226,12 @@ export class ConversationView {
   }
 
   private send(text: string): void {
-    const pending: PendingMessage = { clientId: newClientId(), body: text, createdAt: new Date().toISOString(), error: null };
+    const pending: PendingMessage = {
+      clientId: newClientId(),
+      body: text,
+      createdAt: new Date().toISOString(),
+      error: null,
+    };
     this.thread.pending.set(pending.clientId, pending);
     this.renderPending();
     this.list.scrollToBottom();
@@ -251,7 +261,10 @@ export class ConversationView {
       await this.ctx.api.deleteMessage(this.conversationId, message.id);
       this.receive({ ...message, body: "", deletedAt: new Date().toISOString() });
     } catch (err) {
-      toast(err instanceof Error ? `Could not delete: ${err.message}` : "Could not delete the message", "error");
+      toast(
+        err instanceof Error ? `Could not delete: ${err.message}` : "Could not delete the message",
+        "error",
+      );
     }
   }
 
@@ -263,7 +276,8 @@ export class ConversationView {
   /** Tells the room how far I have read, when I can actually see the newest messages. */
   private markRead(): void {
     const seq = this.thread.contiguousSeq;
-    if (seq <= this.lastReadSent || document.visibilityState !== "visible" || !this.list.isNearBottom()) return;
+    if (seq <= this.lastReadSent || document.visibilityState !== "visible" || !this.list.isNearBottom())
+      return;
     if (!this.frame({ type: "read", seq })) return;
     this.lastReadSent = seq;
     this.ctx.inbox.markSeen(this.conversationId, seq);
@@ -288,14 +302,18 @@ export class ConversationView {
   /** "Sent" or "Seen by …" under my newest message. */
   private refreshStatus(): void {
     const conversation = this.header.current;
-    const receipt = this.thread.readReceipt(this.ctx.me.id, conversation ? others(conversation, this.ctx.me.id) : []);
+    const receipt = this.thread.readReceipt(
+      this.ctx.me.id,
+      conversation ? others(conversation, this.ctx.me.id) : [],
+    );
     this.list.setStatus(receipt?.message.seq ?? null, receipt?.seenBy ?? []);
   }
 
   private onInboxChange(): void {
     const fresh = this.ctx.inbox.get(this.conversationId);
     const current = this.header.current;
-    if (fresh && current && fresh.participants.length !== current.participants.length) this.setConversation(fresh);
+    if (fresh && current && fresh.participants.length !== current.participants.length)
+      this.setConversation(fresh);
   }
 
   private setConversation(conversation: Conversation): void {

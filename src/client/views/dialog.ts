@@ -4,7 +4,12 @@ import { h, iconButton } from "../dom";
 export function openDialog(title: string, ...content: Node[]): HTMLDialogElement {
   const close = iconButton("close", "Close");
   const heading = h("h2", { class: "dialog-title" }, title);
-  const dialog = h("dialog", { class: "dialog", "aria-label": title }, h("header", { class: "dialog-header" }, heading, close), ...content);
+  const dialog = h(
+    "dialog",
+    { class: "dialog", "aria-label": title },
+    h("header", { class: "dialog-header" }, heading, close),
+    ...content,
+  );
   close.addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => dialog.remove());
   // A click on the backdrop (outside the box) closes it.

@@ -8,13 +8,25 @@ import { openAddPeopleDialog } from "./group-dialog";
 import { toast } from "./toast";
 
 /** Who is in a conversation; add people to a group; leave a group or hide a direct conversation. */
-export function openInfoDialog(api: Api, me: Me, conversation: Conversation, onLeft: () => void, onChanged: (c: Conversation) => void): void {
+export function openInfoDialog(
+  api: Api,
+  me: Me,
+  conversation: Conversation,
+  onLeft: () => void,
+  onChanged: (c: Conversation) => void,
+): void {
   const group = conversation.kind === "group";
   const members = h(
     "ul",
     { class: "members", "aria-label": "Members" },
     ...conversation.participants.map((p) =>
-      h("li", { class: "member" }, userAvatar(p, "sm"), h("span", null, fullName(p)), p.id === me.id ? h("span", { class: "hint" }, "you") : null),
+      h(
+        "li",
+        { class: "member" },
+        userAvatar(p, "sm"),
+        h("span", null, fullName(p)),
+        p.id === me.id ? h("span", { class: "hint" }, "you") : null,
+      ),
     ),
   );
   const leave = h("button", { type: "button", class: "danger" }, group ? "Leave group" : "Hide conversation");
@@ -32,10 +44,21 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, onL
     h(
       "div",
       { class: "dialog-body" },
-      h("div", { class: "info-head" }, conversationAvatar(conversation, me.id, "lg"), h("strong", null, conversationName(conversation, me.id))),
+      h(
+        "div",
+        { class: "info-head" },
+        conversationAvatar(conversation, me.id, "lg"),
+        h("strong", null, conversationName(conversation, me.id)),
+      ),
       h("h3", { class: "section-title" }, `${conversation.participants.length} members`),
       members,
-      h("p", { class: "hint" }, group ? "Leaving removes the group from your inbox; the others keep the history." : "Hiding removes it from your inbox until the next message."),
+      h(
+        "p",
+        { class: "hint" },
+        group
+          ? "Leaving removes the group from your inbox; the others keep the history."
+          : "Hiding removes it from your inbox until the next message.",
+      ),
       actions,
     ),
   );

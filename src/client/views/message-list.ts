@@ -43,7 +43,12 @@ export class MessageList {
   ) {
     this.list = h("ol", { class: "messages", "aria-label": "Messages", role: "log", "aria-live": "polite" });
     this.pendingList = h("ol", { class: "messages pending", "aria-label": "Messages being sent" });
-    this.jump = h("button", { type: "button", class: "jump", hidden: true, "aria-label": "Jump to the latest message" });
+    this.jump = h("button", {
+      type: "button",
+      class: "jump",
+      hidden: true,
+      "aria-label": "Jump to the latest message",
+    });
     this.jump.addEventListener("click", () => this.scrollToBottom(true));
     this.loader = h("div", { class: "loader", role: "status", hidden: true }, "Loading earlier messages…");
     this.scroller = h("div", { class: "scroller" }, this.loader, this.list, this.pendingList);
@@ -118,18 +123,31 @@ export class MessageList {
     const row = seq === null ? undefined : this.rows.get(seq);
     if (!row || row.message.deletedAt) return;
     const [first] = seenBy;
-    const text = !first ? "Sent" : seenBy.length === 1 ? `Seen by ${first.firstName || fullName(first)}` : `Seen by ${seenBy.length}`;
-    const status = h("div", { class: `status${first ? " seen" : ""}`, "data-status": first ? "seen" : "sent" }, text);
+    const text = !first
+      ? "Sent"
+      : seenBy.length === 1
+        ? `Seen by ${first.firstName || fullName(first)}`
+        : `Seen by ${seenBy.length}`;
+    const status = h(
+      "div",
+      { class: `status${first ? " seen" : ""}`, "data-status": first ? "seen" : "sent" },
+      text,
+    );
     row.li.querySelector(".msg-col")?.appendChild(status);
   }
 
   /** A "New messages" line above the first message after `lastReadSeq`. */
   markUnreadAfter(lastReadSeq: number): void {
-    const first = [...this.rows.values()].filter((r) => r.message.seq > lastReadSeq && r.message.sender.id !== this.meId).sort((a, b) => a.message.seq - b.message.seq)[0];
+    const first = [...this.rows.values()]
+      .filter((r) => r.message.seq > lastReadSeq && r.message.sender.id !== this.meId)
+      .sort((a, b) => a.message.seq - b.message.seq)[0];
     if (!first) return;
     this.list.querySelector(".unread-divider")?.remove();
     // Inside the row, below its day line: "Today" first, then "New messages".
-    first.li.insertBefore(h("div", { class: "unread-divider", role: "separator" }, h("span", null, "New messages")), first.li.querySelector(".row"));
+    first.li.insertBefore(
+      h("div", { class: "unread-divider", role: "separator" }, h("span", null, "New messages")),
+      first.li.querySelector(".row"),
+    );
   }
 
   private nextRow(seq: number): { li: HTMLLIElement; message: Message } | undefined {
@@ -166,7 +184,8 @@ export class MessageList {
     const body = h("div", { class: "bubble" });
     if (deleted) body.append(h("span", { class: "body deleted" }, "This message was deleted"));
     else body.append(renderBody(m.body));
-    if (m.editedAt && !deleted) body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
+    if (m.editedAt && !deleted)
+      body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
     const meta = h(
       "div",
       { class: "meta" },
@@ -206,7 +225,11 @@ export class MessageList {
     return h(
       "li",
       { class: "msg own first pending-msg", "data-client-id": p.clientId },
-      h("div", { class: "row" }, h("div", { class: "msg-col" }, h("div", { class: "bubble" }, renderBody(p.body)), status)),
+      h(
+        "div",
+        { class: "row" },
+        h("div", { class: "msg-col" }, h("div", { class: "bubble" }, renderBody(p.body)), status),
+      ),
     );
   }
 
@@ -244,7 +267,9 @@ export function renderBody(text: string): HTMLElement {
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") continue;
     span.append(text.slice(last, index));
-    span.append(h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow ugc" }, match[0]));
+    span.append(
+      h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow ugc" }, match[0]),
+    );
     last = index + match[0].length;
   }
   span.append(text.slice(last));

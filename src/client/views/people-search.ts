@@ -28,7 +28,8 @@ export function attachPeopleSearch(
     timer = window.setTimeout(() => {
       api.searchUsers(q).then(
         (users) => ticket === latest && render(users, null),
-        (err: unknown) => ticket === latest && render([], err instanceof Error ? err.message : "Search failed"),
+        (err: unknown) =>
+          ticket === latest && render([], err instanceof Error ? err.message : "Search failed"),
       );
     }, DEBOUNCE_MS);
   });

@@ -27,7 +27,11 @@ export class Sidebar {
   private readonly list = h("ul", { class: "conversations", "aria-label": "Conversations" });
   private readonly results = h("div", { class: "search-results", hidden: true });
   private readonly empty = h("div", { class: "empty-inbox", hidden: true });
-  private readonly more = h("button", { type: "button", class: "link more", hidden: true }, "Load older conversations");
+  private readonly more = h(
+    "button",
+    { type: "button", class: "link more", hidden: true },
+    "Load older conversations",
+  );
   private readonly rows = new Map<string, HTMLLIElement>();
   private readonly search: HTMLInputElement;
   private activeId: string | null = null;
@@ -66,7 +70,13 @@ export class Sidebar {
       ),
       h("div", { class: "search" }, svgIcon("search"), search),
       this.results,
-      h("nav", { class: "conversation-nav", "aria-label": "Conversations" }, this.list, this.empty, this.more),
+      h(
+        "nav",
+        { class: "conversation-nav", "aria-label": "Conversations" },
+        this.list,
+        this.empty,
+        this.more,
+      ),
     );
     ctx.inbox.subscribe(() => this.render());
     this.render();
@@ -107,7 +117,10 @@ export class Sidebar {
     const { loaded, loadError } = this.ctx.inbox;
     this.empty.hidden = conversations.length > 0 || (!loaded && !loadError);
     this.empty.replaceChildren(svgIcon("chat"), h("p", null, loadError ?? "No conversations yet."));
-    if (!loadError) this.empty.append(h("p", { class: "hint" }, "Find someone above to start chatting, or create a group."));
+    if (!loadError)
+      this.empty.append(
+        h("p", { class: "hint" }, "Find someone above to start chatting, or create a group."),
+      );
     this.more.hidden = this.ctx.inbox.nextCursor === null;
   }
 
@@ -135,7 +148,12 @@ export class Sidebar {
           { class: "conv-bottom" },
           h("span", { class: `conv-snippet${last?.deletedAt ? " deleted" : ""}` }, snippet(last, me, c.kind)),
           unread > 0
-            ? h("span", { class: "unread-badge", "data-unread": unread }, unread > 99 ? "99+" : String(unread), h("span", { class: "sr-only" }, " unread"))
+            ? h(
+                "span",
+                { class: "unread-badge", "data-unread": unread },
+                unread > 99 ? "99+" : String(unread),
+                h("span", { class: "sr-only" }, " unread"),
+              )
             : null,
         ),
       ),
@@ -151,7 +169,10 @@ export class Sidebar {
     }
     const heading = h("h3", { class: "section-title" }, "People");
     if (error || users.length === 0) {
-      this.results.replaceChildren(heading, h("p", { class: "hint" }, error ?? "Nobody found by that name or email."));
+      this.results.replaceChildren(
+        heading,
+        h("p", { class: "hint" }, error ?? "Nobody found by that name or email."),
+      );
       return;
     }
     const list = h("ul", { class: "people", "aria-label": "People found" });

@@ -12,7 +12,11 @@ export class TypingIndicator {
 
   set(userId: string, active: boolean): void {
     window.clearTimeout(this.typing.get(userId));
-    if (active) this.typing.set(userId, window.setTimeout(() => this.set(userId, false), TYPING_TTL_MS));
+    if (active)
+      this.typing.set(
+        userId,
+        window.setTimeout(() => this.set(userId, false), TYPING_TTL_MS),
+      );
     else if (!this.typing.delete(userId)) return;
     this.render();
   }
@@ -27,7 +31,15 @@ export class TypingIndicator {
     const names = [...this.typing.keys()].map((id) => this.nameOf(id));
     this.el.replaceChildren();
     if (names.length === 0) return;
-    const who = names.length === 1 ? `${names[0]} is` : names.length === 2 ? `${names[0]} and ${names[1]} are` : "Several people are";
-    this.el.append(h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")), `${who} typing…`);
+    const who =
+      names.length === 1
+        ? `${names[0]} is`
+        : names.length === 2
+          ? `${names[0]} and ${names[1]} are`
+          : "Several people are";
+    this.el.append(
+      h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")),
+      `${who} typing…`,
+    );
   }
 }
