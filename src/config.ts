@@ -18,6 +18,8 @@ export interface Limits {
   outboxFlushMs: number;
   presenceMaxMembers: number;
   restMirrorWaitMs: number;
+  userSearchMaxChars: number;
+  userSearchPageMax: number;
 }
 
 type Vars = Pick<
@@ -40,6 +42,8 @@ type Vars = Pick<
   | "OUTBOX_FLUSH_MS"
   | "PRESENCE_MAX_MEMBERS"
   | "REST_MIRROR_WAIT_MS"
+  | "USER_SEARCH_MAX_CHARS"
+  | "USER_SEARCH_PAGE_MAX"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -72,6 +76,8 @@ export function limitsFrom(env: Vars): Limits {
     outboxFlushMs: int(env.OUTBOX_FLUSH_MS, 100),
     presenceMaxMembers: int(env.PRESENCE_MAX_MEMBERS, 100),
     restMirrorWaitMs: int(env.REST_MIRROR_WAIT_MS, 2000),
+    userSearchMaxChars: int(env.USER_SEARCH_MAX_CHARS, 100, 1),
+    userSearchPageMax: int(env.USER_SEARCH_PAGE_MAX, 50, 1),
   };
   cache.set(env, limits);
   return limits;

@@ -27,8 +27,13 @@ export function jsonBody<S extends z.ZodType>(pick: (c: { env: Env }) => S) {
   return validator("json", (value, c) => parseOrThrow(pick(c) as z.ZodType<z.output<S>>, value));
 }
 
-export function queryOf<S extends z.ZodType>(schema: S) {
-  return validator("query", (value: ValidationTargets["query"]) =>
-    parseOrThrow(schema as z.ZodType<z.output<S>>, value, "Query"),
+/** A Hono validator for the query string: a schema, or one built from the request's settings. */
+export function queryOf<S extends z.ZodType>(schema: S | ((c: { env: Env }) => S)) {
+  return validator("query", (value: ValidationTargets["query"], c) =>
+    parseOrThrow(
+      (typeof schema === "function" ? schema(c) : schema) as z.ZodType<z.output<S>>,
+      value,
+      "Query",
+    ),
   );
 }

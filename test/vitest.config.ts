@@ -10,6 +10,7 @@ export default defineConfig({
       main: root("../src/index.ts"),
       wrangler: { configPath: root("../wrangler.toml") },
       miniflare: {
+        d1Databases: ["MIGRATION_TEST_DB"],
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
           JWT_SECRET: "test-secret-that-is-long-enough-0123456789",

@@ -15,11 +15,16 @@ export const users = sqliteTable(
     lastName: text("last_name").notNull(),
     avatarUrl: text("avatar_url"),
     createdAt: text("created_at").notNull(),
+    // The people search's keys (src/db/search-key.ts): "first last" and "last first", case-folded,
+    // so a name prefix is a range of an index. Written with the names, never by hand.
+    nameKey: text("name_key").notNull().default(""),
+    nameKeyReversed: text("name_key_reversed").notNull().default(""),
   },
   (t) => [
     uniqueIndex("users_email_unique").on(t.email),
-    index("users_first_name_idx").on(t.firstName),
-    index("users_last_name_idx").on(t.lastName),
+    // The id completes the order of equal keys, so a page is read in index order and stops at its limit.
+    index("users_name_key_idx").on(t.nameKey, t.id),
+    index("users_name_key_reversed_idx").on(t.nameKeyReversed, t.id),
   ],
 );
 

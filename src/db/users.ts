@@ -1,6 +1,7 @@
-import { type SQLWrapper, and, eq, inArray, ne, or, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, lt, ne } from "drizzle-orm";
 import type { Me, User } from "../protocol/models";
 import type { Db } from "./client";
+import { nameKeys, prefixRange, searchKey } from "./search-key";
 import { type UserRow, users } from "./schema";
 
 export const toUser = (row: Pick<UserRow, "id" | "firstName" | "lastName" | "avatarUrl">): User => ({
@@ -10,7 +11,10 @@ export const toUser = (row: Pick<UserRow, "id" | "firstName" | "lastName" | "ava
   avatarUrl: row.avatarUrl,
 });
 
-export const toMe = (row: UserRow): Me => ({ ...toUser(row), email: row.email });
+export const toMe = (row: Pick<UserRow, "id" | "firstName" | "lastName" | "avatarUrl" | "email">): Me => ({
+  ...toUser(row),
+  email: row.email,
+});
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -47,45 +51,95 @@ export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<Us
   return rows;
 }
 
+/** A user as registration stores it; the search keys are derived here, from the names. */
+export type NewUser = Omit<UserRow, "nameKey" | "nameKeyReversed">;
+
 /** Inserts a user; returns false when the email is taken (the unique index decides, not a read). */
-export async function insertUser(db: Db, row: UserRow): Promise<boolean> {
-  const inserted = await db.insert(users).values(row).onConflictDoNothing().returning({ id: users.id });
+export async function insertUser(db: Db, row: NewUser): Promise<boolean> {
+  const inserted = await db
+    .insert(users)
+    .values({ ...row, ...nameKeys(row.firstName, row.lastName) })
+    .onConflictDoNothing()
+    .returning({ id: users.id });
   return inserted.length === 1;
 }
 
+/** How often a name change is tried again when another change of the same names won the race. */
+const NAME_UPDATE_ATTEMPTS = 5;
+
+/**
+ * Applies a profile patch. A name change rewrites the search keys in the same statement, computed
+ * from the names it replaces: the statement only applies while both names are still the ones read,
+ * so two racing changes (one to each name) never leave keys for a name pair that is not stored.
+ */
 export async function updateUser(
   db: Db,
   id: string,
   patch: Partial<Pick<UserRow, "firstName" | "lastName" | "avatarUrl">>,
 ): Promise<UserRow | undefined> {
   if (Object.keys(patch).length === 0) return findUserById(db, id);
-  return db.update(users).set(patch).where(eq(users.id, id)).returning().get();
+  if (patch.firstName === undefined && patch.lastName === undefined)
+    return db.update(users).set(patch).where(eq(users.id, id)).returning().get();
+  for (let attempt = 0; attempt < NAME_UPDATE_ATTEMPTS; attempt++) {
+    const current = await findUserById(db, id);
+    if (!current) return undefined;
+    const firstName = patch.firstName ?? current.firstName;
+    const lastName = patch.lastName ?? current.lastName;
+    const updated = await db
+      .update(users)
+      .set({ ...patch, ...nameKeys(firstName, lastName) })
+      .where(
+        and(eq(users.id, id), eq(users.firstName, current.firstName), eq(users.lastName, current.lastName)),
+      )
+      .returning()
+      .get();
+    if (updated) return updated;
+  }
+  throw new Error(`profile update of ${id} kept racing other changes`);
 }
 
-/** Prefix search on first name, last name, full name or email; LIKE wildcards in `q` are escaped. */
+const publicColumns = {
+  id: users.id,
+  firstName: users.firstName,
+  lastName: users.lastName,
+  avatarUrl: users.avatarUrl,
+};
+
+/**
+ * People search (API.md, GET /api/users): a prefix of "first last" or "last first" (folded, see
+ * search-key.ts), or the one person whose email is exactly `q`. Email addresses are private, so
+ * they are matched whole, never by prefix. Each lookup is a range of an index read in order and
+ * stopped at `limit`: the cost does not grow with the number of users. Name matches come first
+ * (by full name), then last-name matches (by last name); an exact email match leads.
+ */
 export async function searchUsers(db: Db, q: string, excludeId: string, limit: number): Promise<User[]> {
-  const prefix = `${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-  const likeEscaped = (column: SQLWrapper) => sql`${column} LIKE ${prefix} ESCAPE '\\'`;
-  return db
-    .select({
-      id: users.id,
-      firstName: users.firstName,
-      lastName: users.lastName,
-      avatarUrl: users.avatarUrl,
-    })
+  const key = searchKey(q);
+  const { from, below } = prefixRange(key);
+  const byPrefix = (column: typeof users.nameKey | typeof users.nameKeyReversed) =>
+    db
+      .select(publicColumns)
+      .from(users)
+      .where(and(gte(column, from), lt(column, below), ne(users.id, excludeId)))
+      .orderBy(column, users.id)
+      .limit(limit);
+  const byName = byPrefix(users.nameKey);
+  const byReversedName = byPrefix(users.nameKeyReversed);
+  const byEmail = db
+    .select(publicColumns)
     .from(users)
-    .where(
-      and(
-        ne(users.id, excludeId),
-        or(
-          likeEscaped(users.firstName),
-          likeEscaped(users.lastName),
-          likeEscaped(users.email),
-          sql`(${users.firstName} || ' ' || ${users.lastName}) LIKE ${prefix} ESCAPE '\\'`,
-        ),
-      ),
-    )
-    .orderBy(users.firstName, users.lastName, users.id)
-    .limit(limit)
-    .all();
+    .where(and(eq(users.email, normalizeEmail(q)), ne(users.id, excludeId)))
+    .limit(1);
+  // Without an @ the query cannot be an address: one lookup fewer.
+  const found = q.includes("@")
+    ? (await db.batch([byEmail, byName, byReversedName])).flat()
+    : (await db.batch([byName, byReversedName])).flat();
+  const seen = new Set<string>();
+  const out: User[] = [];
+  for (const user of found) {
+    if (seen.has(user.id)) continue;
+    seen.add(user.id);
+    out.push(user);
+    if (out.length === limit) break;
+  }
+  return out;
 }

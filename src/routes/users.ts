@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { requireAuth } from "../auth/middleware";
-import { limitsFrom } from "../config";
+import { type Limits, limitsFrom } from "../config";
 import { openDb } from "../db/client";
 import { findUserById, searchUsers, toMe, toUser, updateUser } from "../db/users";
 import type { AppEnv } from "../env";
@@ -10,10 +10,20 @@ import { requestSchemas } from "../protocol/requests";
 import { jsonBody, queryOf } from "../validation";
 import { refreshProfileInRooms } from "./profile-sync";
 
-const SearchQuery = z.object({
-  q: z.string().trim().max(100).default(""),
-  limit: z.coerce.number().int().min(1).max(50).default(20),
-});
+const searchQuery = (limits: Limits) =>
+  z.object({
+    q: z
+      .string()
+      .trim()
+      .max(limits.userSearchMaxChars, `q must be at most ${limits.userSearchMaxChars} characters`)
+      .default(""),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(limits.userSearchPageMax)
+      .default(Math.min(20, limits.userSearchPageMax)),
+  });
 
 export const userRoutes = new Hono<AppEnv>()
   .use("/me", requireAuth())
@@ -37,11 +47,15 @@ export const userRoutes = new Hono<AppEnv>()
       return c.json(toMe(user));
     },
   )
-  .get("/users", queryOf(SearchQuery), async (c) => {
-    const { q, limit } = c.req.valid("query");
-    const users = await searchUsers(openDb(c.env.DB), q, c.get("auth").userId, limit);
-    return c.json({ users });
-  })
+  .get(
+    "/users",
+    queryOf((c) => searchQuery(limitsFrom(c.env))),
+    async (c) => {
+      const { q, limit } = c.req.valid("query");
+      const users = await searchUsers(openDb(c.env.DB), q, c.get("auth").userId, limit);
+      return c.json({ users });
+    },
+  )
   .get("/users/:id", async (c) => {
     const user = await findUserById(openDb(c.env.DB), c.req.param("id"));
     if (!user) throw notFound("User not found");
