@@ -13,6 +13,7 @@ import { describeError, log } from "../log";
 export type AuthLimiter =
   | "LOGIN_IP_LIMITER"
   | "LOGIN_ACCOUNT_LIMITER"
+  | "LOGIN_ACCOUNT_SOURCE_LIMITER"
   | "REGISTER_IP_LIMITER"
   | "REGISTER_ACCOUNT_LIMITER";
 
@@ -54,13 +55,34 @@ export async function enforceLimit(c: Context<AppEnv>, limiter: AuthLimiter, key
 }
 
 /**
+ * Where a request comes from, as the limits count it: its address key, or null without
+ * CF-Connecting-IP. Cloudflare's edge always sets it; a request without it came through a service
+ * binding or a test harness.
+ */
+export function sourceOf(c: Context<AppEnv>): string | null {
+  const ip = c.req.header("cf-connecting-ip")?.trim();
+  return ip ? ipKey(ip) : null;
+}
+
+/**
  * Counts every request of a route against its per-IP limiter, before the body is read. Requests
- * without CF-Connecting-IP did not come through Cloudflare's edge (which always sets it): a
- * service binding or a test harness; they are held to the per-account limits only.
+ * without an address are held to the per-account limits only.
  */
 export const limitByIp = (limiter: AuthLimiter) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const ip = c.req.header("cf-connecting-ip")?.trim();
-    if (ip) await enforceLimit(c, limiter, ipKey(ip));
+    const source = sourceOf(c);
+    if (source) await enforceLimit(c, limiter, source);
     await next();
   });
+
+/**
+ * The login limits of one account. A limit on the account alone would let anyone lock a chosen
+ * person out by failing on purpose; so attempts count per account and source together (brute
+ * force from one place stops there), and the account as a whole has only a looser ceiling that a
+ * lockout needs many sources to reach. A source refused by its own limit does not spend the
+ * ceiling. Requests without an address share one source.
+ */
+export async function enforceLoginLimits(c: Context<AppEnv>, account: string): Promise<void> {
+  await enforceLimit(c, "LOGIN_ACCOUNT_SOURCE_LIMITER", `${account} ${sourceOf(c) ?? "direct"}`);
+  await enforceLimit(c, "LOGIN_ACCOUNT_LIMITER", account);
+}

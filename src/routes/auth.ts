@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { tokenSettings } from "../auth/middleware";
 import { dummyHash, hashPassword, verifyPassword } from "../auth/password";
-import { enforceLimit, limitByIp } from "../auth/rate-limit";
+import { enforceLimit, enforceLoginLimits, limitByIp } from "../auth/rate-limit";
 import { assertSecret, issueToken } from "../auth/tokens";
 import { openDb } from "../db/client";
 import { findUserByEmail, insertUser, normalizeEmail, toMe } from "../db/users";
@@ -16,7 +16,8 @@ import { jsonBody } from "../validation";
 const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
 
 // Per-IP limits count every attempt, valid or not, before the body is read; per-account limits
-// count well-formed attempts on one email before any password hashing is done.
+// (for logins: per account and source, then an account-wide ceiling) count well-formed attempts
+// on one email before any password hashing is done.
 export const authRoutes = new Hono<AppEnv>()
   .post(
     "/register",
@@ -52,7 +53,7 @@ export const authRoutes = new Hono<AppEnv>()
       const { email, password } = c.req.valid("json");
       const settings = tokenSettings(c.env);
       assertSecret(settings);
-      await enforceLimit(c, "LOGIN_ACCOUNT_LIMITER", normalizeEmail(email));
+      await enforceLoginLimits(c, normalizeEmail(email));
       const user = await findUserByEmail(openDb(c.env.DB), email);
       // Unknown email and wrong password cost the same work and get the same answer.
       const stored = user?.passwordHash ?? (await dummyHash(c.get("limits").pbkdf2Iterations));

@@ -51,14 +51,22 @@ describe("login and registration throttles", () => {
   it("are configured in wrangler.toml, generous enough for people behind one address", () => {
     expect(Object.keys(LIMITS).sort()).toEqual([
       "LOGIN_ACCOUNT_LIMITER",
+      "LOGIN_ACCOUNT_SOURCE_LIMITER",
       "LOGIN_IP_LIMITER",
       "REGISTER_ACCOUNT_LIMITER",
       "REGISTER_IP_LIMITER",
     ]);
     expect(LIMITS.LOGIN_IP_LIMITER!.limit).toBeGreaterThanOrEqual(30);
-    expect(LIMITS.LOGIN_ACCOUNT_LIMITER!.limit).toBeGreaterThanOrEqual(5);
+    expect(LIMITS.LOGIN_ACCOUNT_SOURCE_LIMITER!.limit).toBeGreaterThanOrEqual(5);
+    // The account-wide ceiling is looser than one source's share: a few sources cannot reach it.
+    expect(LIMITS.LOGIN_ACCOUNT_LIMITER!.limit).toBeGreaterThanOrEqual(
+      5 * LIMITS.LOGIN_ACCOUNT_SOURCE_LIMITER!.limit,
+    );
     expect(LIMITS.REGISTER_IP_LIMITER!.limit).toBeGreaterThanOrEqual(10);
     for (const { period } of Object.values(LIMITS)) expect([10, 60]).toContain(period);
+    // Each binding counts in its own namespace (ids are unique per Cloudflare account).
+    const namespaces = [...wranglerToml.matchAll(/namespace_id = "(\d+)"/g)].map((m) => m[1]);
+    expect(new Set(namespaces).size).toBe(namespaces.length);
   });
 
   it("limits login attempts per IP address, counting malformed ones, and leaves other addresses alone", async () => {
@@ -114,30 +122,71 @@ describe("login and registration throttles", () => {
     expect(ipKey("192.0.2.7")).toBe("192.0.2.7");
   });
 
-  it("limits login attempts per account across addresses, then refuses even the right password", async () => {
-    const { limit, period } = LIMITS.LOGIN_ACCOUNT_LIMITER!;
-    await freshWindow(period);
-    const victim = await registerUser("Vic", "Tim");
-    const bystander = await registerUser("By", "Stander");
-    for (let i = 0; i < limit; i++) {
+  /** `count` wrong-password logins to `email` from `ip` (one random address each when null), all 401. */
+  async function failLogins(email: string, count: number, ip: string | null): Promise<void> {
+    for (let i = 0; i < count; i++) {
       const res = await call("POST", "/api/auth/login", {
-        body: { email: victim.user.email, password: `guess-${i}` },
-        headers: { "cf-connecting-ip": randomIp() },
+        body: { email, password: `guess-${i}` },
+        headers: { "cf-connecting-ip": ip ?? randomIp() },
       });
       figures.add("inputs");
+      expect(res.status, `failed login ${i + 1}`).toBe(401);
+    }
+  }
+
+  const login = (who: TestUser, ip: string, email = who.user.email) =>
+    call("POST", "/api/auth/login", {
+      body: { email, password: who.password },
+      headers: { "cf-connecting-ip": ip },
+    });
+
+  it("throttles password guessing on one account from one address, even the right password after", async () => {
+    const { limit, period } = LIMITS.LOGIN_ACCOUNT_SOURCE_LIMITER!;
+    await freshWindow(period);
+    const victim = await registerUser("Vic", "Tim");
+    const attacker = randomIp();
+    await failLogins(victim.user.email, limit, attacker);
+    const right = await login(victim, attacker, victim.user.email.toUpperCase());
+    await expectRateLimited(right, "login over the account-and-address limit", period);
+    expect(right.text).not.toContain("token");
+    // An IPv6 attacker counts as its /64: moving within it does not reset the count.
+    const v6 = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:1`;
+    const other = await registerUser("Six", "Four");
+    for (let i = 0; i < limit; i++) {
+      const res = await call("POST", "/api/auth/login", {
+        body: { email: other.user.email, password: `guess-${i}` },
+        headers: { "cf-connecting-ip": `${v6}::${(i + 1).toString(16)}` },
+      });
       expect(res.status).toBe(401);
     }
-    const right = await call("POST", "/api/auth/login", {
-      body: { email: victim.user.email.toUpperCase(), password: victim.password },
-      headers: { "cf-connecting-ip": randomIp() },
-    });
-    await expectRateLimited(right, "login over the account limit", period);
+    await expectRateLimited(await login(other, `${v6}:ffff::1`), "login from the same /64", period);
+    figures.add("inputs", 2 + limit);
+  });
+
+  it("failing logins from one address do not lock the account for its owner at another address", async () => {
+    const { limit, period } = LIMITS.LOGIN_ACCOUNT_SOURCE_LIMITER!;
+    await freshWindow(period);
+    const victim = await registerUser("Lock", "Out");
+    const attacker = randomIp();
+    await failLogins(victim.user.email, limit + 5, null);
+    await failLogins(victim.user.email, limit, attacker);
+    expect((await login(victim, attacker)).status).toBe(429);
+    const owner = await login(victim, randomIp());
+    expect(owner.status, owner.text).toBe(200);
+    expect(owner.body.user.id).toBe(victim.user.id);
+    figures.add("inputs", 2);
+  });
+
+  it("stops guessing spread over many addresses at the account-wide ceiling, and only for that account", async () => {
+    const { limit, period } = LIMITS.LOGIN_ACCOUNT_LIMITER!;
+    await freshWindow(period, 20_000);
+    const victim = await registerUser("Many", "Sources");
+    const bystander = await registerUser("By", "Stander");
+    await failLogins(victim.user.email, limit, null);
+    const right = await login(victim, randomIp());
+    await expectRateLimited(right, "login over the account-wide ceiling", period);
     expect(right.text).not.toContain("token");
-    const other = await call("POST", "/api/auth/login", {
-      body: { email: bystander.user.email, password: bystander.password },
-      headers: { "cf-connecting-ip": randomIp() },
-    });
-    expect(other.status).toBe(200);
+    expect((await login(bystander, randomIp())).status).toBe(200);
     figures.add("inputs", 2);
   });
 
