@@ -143,6 +143,18 @@ describe("user search inputs", () => {
   });
 });
 
+/** The rows D1 reports reading for the statements, run again as captured. */
+async function rowsRead(statements: CapturedStatement[]): Promise<number> {
+  let total = 0;
+  for (const { sql, params } of statements) {
+    const { meta } = await env.DB.prepare(sql)
+      .bind(...params)
+      .all();
+    total += meta.rows_read;
+  }
+  return total;
+}
+
 describe("user search cost", () => {
   const MATCHING = 60;
   const LIMIT = 5;
@@ -183,18 +195,6 @@ describe("user search cost", () => {
       }
     }
   });
-
-  /** The rows D1 reports reading for the statements, run again as captured. */
-  async function rowsRead(statements: CapturedStatement[]): Promise<number> {
-    let total = 0;
-    for (const { sql, params } of statements) {
-      const { meta } = await env.DB.prepare(sql)
-        .bind(...params)
-        .all();
-      total += meta.rows_read;
-    }
-    return total;
-  }
 
   it("reads about `limit` rows whether many people share the prefix or nobody has it", async () => {
     const crowd = await captured(prefix.toLowerCase());

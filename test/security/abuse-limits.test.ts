@@ -47,6 +47,24 @@ async function expectRateLimited(res: ApiResult<any>, context: string, period: n
   expect(Number(res.headers.get("retry-after")), context).toBe(period);
 }
 
+/** `count` wrong-password logins to `email` from `ip` (one random address each when null), all 401. */
+async function failLogins(email: string, count: number, ip: string | null): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const res = await call("POST", "/api/auth/login", {
+      body: { email, password: `guess-${i}` },
+      headers: { "cf-connecting-ip": ip ?? randomIp() },
+    });
+    figures.add("inputs");
+    expect(res.status, `failed login ${i + 1}`).toBe(401);
+  }
+}
+
+const login = (who: TestUser, ip: string, email = who.user.email) =>
+  call("POST", "/api/auth/login", {
+    body: { email, password: who.password },
+    headers: { "cf-connecting-ip": ip },
+  });
+
 describe("login and registration throttles", () => {
   it("are configured in wrangler.toml, generous enough for people behind one address", () => {
     expect(Object.keys(LIMITS).sort()).toEqual([
@@ -121,24 +139,6 @@ describe("login and registration throttles", () => {
     expect(ipKey("::ffff:192.0.2.7")).toBe("192.0.2.7");
     expect(ipKey("192.0.2.7")).toBe("192.0.2.7");
   });
-
-  /** `count` wrong-password logins to `email` from `ip` (one random address each when null), all 401. */
-  async function failLogins(email: string, count: number, ip: string | null): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const res = await call("POST", "/api/auth/login", {
-        body: { email, password: `guess-${i}` },
-        headers: { "cf-connecting-ip": ip ?? randomIp() },
-      });
-      figures.add("inputs");
-      expect(res.status, `failed login ${i + 1}`).toBe(401);
-    }
-  }
-
-  const login = (who: TestUser, ip: string, email = who.user.email) =>
-    call("POST", "/api/auth/login", {
-      body: { email, password: who.password },
-      headers: { "cf-connecting-ip": ip },
-    });
 
   it("throttles password guessing on one account from one address, even the right password after", async () => {
     const { limit, period } = LIMITS.LOGIN_ACCOUNT_SOURCE_LIMITER!;
