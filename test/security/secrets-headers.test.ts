@@ -4,6 +4,7 @@ import { SECURITY_HEADERS } from "../../src/security-headers";
 import { type ApiResult, type TestUser, registerUser, startConversation } from "../helpers/api";
 import { call } from "./support/call";
 import { Figures, expectHardenedHeaders, show } from "./support/checks";
+import { captureLogs } from "./support/logs";
 import { TEST_SECRET } from "./support/tokens";
 
 /**
@@ -14,21 +15,6 @@ import { TEST_SECRET } from "./support/tokens";
 
 const figures = new Figures("secrets-headers");
 afterAll(() => figures.print());
-
-/** Every console line written while `fn` runs (the Worker runs in the test's isolate). */
-async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
-  const lines: string[] = [];
-  const spies = (["log", "warn", "error", "info", "debug"] as const).map((level) =>
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    }),
-  );
-  try {
-    return { result: await fn(), lines };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
