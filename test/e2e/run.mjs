@@ -7,10 +7,14 @@ import { mkdirSync } from "node:fs";
 import { findBrowser, launchBrowser } from "./browser.mjs";
 import { SHOTS } from "./helpers.mjs";
 import * as liveChat from "./live-chat.mjs";
+import * as pendingSends from "./pending-sends.mjs";
 import * as threadFeatures from "./thread-features.mjs";
 import { ensureClientBuild, startWrangler } from "./wrangler.mjs";
 
-const TESTS = [liveChat, threadFeatures];
+// E2E_ONLY=<text> runs only the scenarios whose name contains it (while working on one).
+const TESTS = [liveChat, threadFeatures, pendingSends].filter(
+  (test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY),
+);
 const TOTAL_TIMEOUT_MS = 300_000;
 const PER_TEST_TIMEOUT_MS = 120_000;
 const CI = process.env.CI === "true" || process.env.CI === "1";

@@ -43,12 +43,15 @@ export class RoomLink {
     token: () => string,
     private readonly thread: ThreadState,
     private readonly handlers: RoomLinkHandlers,
+    /** `catchUp: false`: only deliver pending sends (no replay with `since`, no REST paging). */
+    private readonly options: { catchUp?: boolean } = {},
   ) {
+    const catchUp = options.catchUp ?? true;
     this.socket = new LiveSocket<RoomEvent>({
       url: () =>
         wsUrl(`/api/conversations/${encodeURIComponent(conversationId)}/ws`, {
           access_token: token(),
-          since: String(thread.contiguousSeq),
+          ...(catchUp ? { since: String(thread.contiguousSeq) } : {}),
           // Messages committed together arrive in one frame.
           batch: "1",
         }),
@@ -115,6 +118,7 @@ export class RoomLink {
         for (const p of this.thread.pending.values()) {
           if (!p.error) this.send({ type: "send", body: p.body, clientId: p.clientId });
         }
+        if (this.options.catchUp === false) return;
         window.clearTimeout(this.replayTimer);
         this.replayTimer = window.setTimeout(() => void this.fillGap(), REPLAY_GRACE_MS);
         return;
@@ -124,7 +128,7 @@ export class RoomLink {
         // limit (or something was lost): fetch the rest now rather than after the grace period.
         const skips = event.message.seq > this.thread.contiguousSeq + 1;
         h.onMessage(event.message);
-        if (skips && this.thread.hasGap) void this.fillGap();
+        if (skips && this.thread.hasGap && this.options.catchUp !== false) void this.fillGap();
         return;
       }
       case "message.updated":

@@ -18,7 +18,6 @@ export type UpsertResult = "added" | "updated" | "same";
 
 export class ThreadState {
   private readonly bySeq = new Map<number, Message>();
-  readonly pending = new Map<string, PendingMessage>();
   /** Every seq from the oldest loaded one up to this one is held: the `since` for a reconnect. */
   contiguousSeq = 0;
   oldestSeq = Number.POSITIVE_INFINITY;
@@ -27,6 +26,23 @@ export class ThreadState {
   knownLastSeq = 0;
   /** How far each other participant has read, as far as this view has learned (read events, their sends). */
   private readonly readBy = new Map<string, number>();
+
+  /**
+   * `myId`: whose messages settle pending sends. `pending`: my unconfirmed sends in this
+   * conversation, shared with whatever else delivers them (see PendingSends).
+   */
+  constructor(
+    private readonly myId: string,
+    readonly pending: Map<string, PendingMessage> = new Map(),
+  ) {}
+
+  /**
+   * Whether `message` confirms one of my pending sends: mine, with its clientId. Another person's
+   * message with the same clientId (clientIds are only unique per sender) settles nothing.
+   */
+  settles(message: Message): boolean {
+    return message.clientId !== null && message.sender.id === this.myId && this.pending.has(message.clientId);
+  }
 
   get(seq: number): Message | undefined {
     return this.bySeq.get(seq);
@@ -47,10 +63,10 @@ export class ThreadState {
 
   /**
    * Adds a message or replaces the stored one when it changed (edited, deleted); "same" when it is
-   * a repeat. Also settles the pending message it confirms, if its clientId matches.
+   * a repeat. Also settles the pending message it confirms (see `settles`).
    */
   upsert(message: Message): UpsertResult {
-    if (message.clientId) this.pending.delete(message.clientId);
+    if (message.clientId !== null && this.settles(message)) this.pending.delete(message.clientId);
     this.knownLastSeq = Math.max(this.knownLastSeq, message.seq);
     const existing = this.bySeq.get(message.seq);
     if (existing) {

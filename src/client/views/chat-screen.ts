@@ -1,7 +1,9 @@
 import type { Conversation, Me, User } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { h, svgIcon } from "../dom";
+import { Courier } from "../state/courier";
 import { InboxStore } from "../state/inbox";
+import { PendingSends } from "../state/pending";
 import { ConversationView } from "./conversation-view";
 import { openGroupDialog } from "./group-dialog";
 import { openInfoDialog } from "./info-dialog";
@@ -20,6 +22,8 @@ export class ChatScreen {
   private readonly sidebar: Sidebar;
   private readonly pane = h("main", { class: "pane", id: "main" });
   private view: ConversationView | null = null;
+  private readonly pending = new PendingSends();
+  private readonly courier: Courier;
 
   constructor(
     private readonly api: Api,
@@ -41,6 +45,7 @@ export class ChatScreen {
       newGroup: () => openGroupDialog(api, (c) => this.show(c)),
       signOut: () => signOut(),
     });
+    this.courier = new Courier(api, token, this.pending);
     this.el = h("div", { class: "layout", "data-view": "inbox" }, this.sidebar.el, this.pane);
     this.inbox.subscribe(() => this.updateTitle());
     this.inbox.start();
@@ -50,6 +55,7 @@ export class ChatScreen {
   destroy(): void {
     this.view?.destroy();
     this.view = null;
+    this.courier.releaseAll();
     this.inbox.stop();
     document.title = "Edge chat";
   }
@@ -60,8 +66,7 @@ export class ChatScreen {
     this.sidebar.setActive(id);
     this.el.dataset.view = id ? "thread" : "inbox";
     if (id && this.view?.conversationId === id) return;
-    this.view?.destroy();
-    this.view = null;
+    this.closeView();
     if (!id) {
       this.pane.replaceChildren(
         h(
@@ -74,11 +79,14 @@ export class ChatScreen {
       );
       return;
     }
+    // The view delivers its own messages again; the background delivery stops first.
+    this.courier.release(id);
     this.view = new ConversationView(id, {
       api: this.api,
       me: this.me,
       token: this.token,
       inbox: this.inbox,
+      pending: this.pending,
       close: (notice) => {
         if (notice) toast(notice);
         location.hash = "#/";
@@ -96,6 +104,15 @@ export class ChatScreen {
     });
     this.pane.replaceChildren(this.view.el);
     if (DESKTOP.matches) this.view.focus();
+  }
+
+  /** Closes the open view; what it was still sending goes on in the background. */
+  private closeView(): void {
+    const view = this.view;
+    if (!view) return;
+    this.view = null;
+    view.destroy();
+    this.courier.carry(view.conversationId, view.thread);
   }
 
   private async openWith(user: User): Promise<void> {

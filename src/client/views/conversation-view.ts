@@ -4,6 +4,7 @@ import { type Api, ApiError } from "../api";
 import { h } from "../dom";
 import { fullName, newClientId, others } from "../format";
 import type { InboxStore } from "../state/inbox";
+import type { PendingSends } from "../state/pending";
 import { RoomLink } from "../state/room-link";
 import { type PendingMessage, ThreadState } from "../state/thread";
 import { Composer } from "./composer";
@@ -17,6 +18,8 @@ export interface ConversationContext {
   me: Me;
   token: () => string;
   inbox: InboxStore;
+  /** My unconfirmed messages of every conversation: they outlive this view. */
+  pending: PendingSends;
   /** Leaves the view (the phone's back button, or the conversation is gone). */
   close(notice?: string): void;
   openInfo(conversation: Conversation): void;
@@ -25,15 +28,21 @@ export interface ConversationContext {
 const PAGE = 50;
 /** Typing is re-announced this often while it goes on; the server throttles to 2 s anyway. */
 const TYPING_RESEND_MS = 2500;
+/** A failed first load is tried again at once when the browser comes online, else after this (doubling). */
+const RELOAD_FIRST_MS = 1000;
+const RELOAD_MAX_MS = 30_000;
 
 /**
  * One open conversation: the latest page from REST, then the live room (see RoomLink). Own
  * messages show at once and are settled by their ack, or by the replay after a reconnect (matched
- * by clientId); everything is keyed by seq, so nothing shows twice.
+ * by sender and clientId); everything is keyed by seq, so nothing shows twice. Messages still
+ * sending belong to the session (PendingSends), not to the view: they show again when the view
+ * reopens, and are resent after its socket's `ready`.
  */
 export class ConversationView {
   readonly el: HTMLElement;
-  private readonly thread = new ThreadState();
+  /** Shared with the Courier when the view closes with messages still sending. */
+  readonly thread: ThreadState;
   private readonly list: MessageList;
   private readonly composer: Composer;
   private readonly header: ThreadHeader;
@@ -45,12 +54,15 @@ export class ConversationView {
   private typingSentAt = 0;
   private loadingOlder = false;
   private destroyed = false;
+  private reloadTimer: number | undefined;
+  private reloadDelay = RELOAD_FIRST_MS;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
     readonly conversationId: string,
     private readonly ctx: ConversationContext,
   ) {
+    this.thread = new ThreadState(ctx.me.id, ctx.pending.of(conversationId));
     this.list = new MessageList(ctx.me.id, {
       onEdit: (m) => this.composer.startEdit(m),
       onDelete: (m) => void this.deleteMessage(m),
@@ -87,6 +99,7 @@ export class ConversationView {
     );
     const cached = ctx.inbox.get(conversationId);
     if (cached) this.setConversation(cached);
+    this.renderPending();
     const onVisible = () => this.markRead();
     document.addEventListener("visibilitychange", onVisible);
     this.cleanups.push(() => document.removeEventListener("visibilitychange", onVisible));
@@ -101,6 +114,7 @@ export class ConversationView {
   destroy(): void {
     this.reportTyping(false);
     this.destroyed = true;
+    window.clearTimeout(this.reloadTimer);
     this.link?.stop();
     this.header.destroy();
     this.typing.clear();
@@ -129,8 +143,22 @@ export class ConversationView {
         this.ctx.close("That conversation is not available.");
       else if (!(err instanceof ApiError && err.status === 401)) {
         this.header.setProblem("Could not load this conversation", err instanceof Error ? err.message : "");
+        this.reloadLater();
       }
     }
+  }
+
+  /** Offline or a server hiccup: load again (at once when the browser is back online). */
+  private reloadLater(): void {
+    const again = () => {
+      window.removeEventListener("online", again);
+      window.clearTimeout(this.reloadTimer);
+      if (!this.destroyed) void this.load();
+    };
+    window.addEventListener("online", again);
+    this.cleanups.push(() => window.removeEventListener("online", again));
+    this.reloadTimer = window.setTimeout(again, this.reloadDelay);
+    this.reloadDelay = Math.min(RELOAD_MAX_MS, this.reloadDelay * 2);
   }
 
   private connect(): void {
@@ -176,7 +204,7 @@ export class ConversationView {
   /** Any confirmed message, from a live event, an ack, a replay or a REST page. */
   private receive(message: Message): void {
     const wasAtBottom = this.list.isNearBottom();
-    const settles = message.clientId !== null && this.thread.pending.has(message.clientId);
+    const settles = this.thread.settles(message);
     const result = this.thread.upsert(message);
     if (settles) this.renderPending();
     if (result === "same") return;
