@@ -7,10 +7,12 @@ export const users = sqliteTable(
   "users",
   {
     id: text("id").primaryKey(),
-    // Stored lower-cased so the unique index is case-insensitive.
-    email: text("email").notNull(),
-    // "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>": the cost travels with the hash so it can rise later.
-    passwordHash: text("password_hash").notNull(),
+    // Stored lower-cased. Own accounts always have one (it is how they sign in); users of an
+    // identity provider or the server API may have none.
+    email: text("email"),
+    // "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>": the cost travels with the hash so it can rise
+    // later. Null for external users: they never sign in with a password.
+    passwordHash: text("password_hash"),
     firstName: text("first_name").notNull(),
     lastName: text("last_name").notNull(),
     avatarUrl: text("avatar_url"),
@@ -19,9 +21,23 @@ export const users = sqliteTable(
     // so a name prefix is a range of an index. Written with the names, never by hand.
     nameKey: text("name_key").notNull().default(""),
     nameKeyReversed: text("name_key_reversed").notNull().default(""),
+    // The host application's id for this person: the identity provider's `sub`, or the id given to
+    // the server API. Null for own accounts. One namespace for both, so a user provisioned by the
+    // host's backend is the same user when they arrive with their provider's token.
+    externalId: text("external_id"),
+    // SHA-256 of the profile last taken from the provider's claims: a token whose claims did not
+    // change writes nothing, and a profile edited since (PATCH /api/me, the server API) is kept.
+    claimsHash: text("claims_hash"),
   },
   (t) => [
-    uniqueIndex("users_email_unique").on(t.email),
+    // Only own accounts are unique by email (it is their login). An external identity never claims,
+    // merges with or signs in to an own account because their emails match.
+    uniqueIndex("users_email_unique")
+      .on(t.email)
+      .where(sql`${t.externalId} IS NULL`),
+    // Exact-email people search covers external users too, own accounts first (NULL sorts first).
+    index("users_email_idx").on(t.email, t.externalId),
+    uniqueIndex("users_external_id_unique").on(t.externalId),
     // The id completes the order of equal keys, so a page is read in index order and stops at its limit.
     index("users_name_key_idx").on(t.nameKey, t.id),
     index("users_name_key_reversed_idx").on(t.nameKeyReversed, t.id),

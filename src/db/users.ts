@@ -1,4 +1,5 @@
-import { and, eq, gte, inArray, lt, ne } from "drizzle-orm";
+import { and, eq, gte, inArray, isNull, lt, ne } from "drizzle-orm";
+import { newId, nowIso } from "../ids";
 import type { Me, User } from "../protocol/models";
 import type { Db } from "./client";
 import { nameKeys, prefixRange, searchKey } from "./search-key";
@@ -11,19 +12,28 @@ export const toUser = (row: Pick<UserRow, "id" | "firstName" | "lastName" | "ava
   avatarUrl: row.avatarUrl,
 });
 
-export const toMe = (row: Pick<UserRow, "id" | "firstName" | "lastName" | "avatarUrl" | "email">): Me => ({
+/** The caller's own user (and what the server API answers): with email and external id. */
+export const toMe = (
+  row: Pick<UserRow, "id" | "firstName" | "lastName" | "avatarUrl" | "email" | "externalId">,
+): Me => ({
   ...toUser(row),
   email: row.email,
+  externalId: row.externalId,
 });
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
+/** The own account (the one that signs in with a password) with this email; external users never match. */
 export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
   return db
     .select()
     .from(users)
-    .where(eq(users.email, normalizeEmail(email)))
+    .where(and(eq(users.email, normalizeEmail(email)), isNull(users.externalId)))
     .get();
+}
+
+export async function findUserByExternalId(db: Db, externalId: string): Promise<UserRow | undefined> {
+  return db.select().from(users).where(eq(users.externalId, externalId)).get();
 }
 
 export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
@@ -54,7 +64,10 @@ export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<Us
 /** A user as registration stores it; the search keys are derived here, from the names. */
 export type NewUser = Omit<UserRow, "nameKey" | "nameKeyReversed">;
 
-/** Inserts a user; returns false when the email is taken (the unique index decides, not a read). */
+/**
+ * Inserts a user; returns false when an own account's email or an external id is taken (the unique
+ * indexes decide, not a read).
+ */
 export async function insertUser(db: Db, row: NewUser): Promise<boolean> {
   const inserted = await db
     .insert(users)
@@ -75,7 +88,7 @@ const NAME_UPDATE_ATTEMPTS = 5;
 export async function updateUser(
   db: Db,
   id: string,
-  patch: Partial<Pick<UserRow, "firstName" | "lastName" | "avatarUrl">>,
+  patch: Partial<Pick<UserRow, "firstName" | "lastName" | "avatarUrl" | "email" | "claimsHash">>,
 ): Promise<UserRow | undefined> {
   if (Object.keys(patch).length === 0) return findUserById(db, id);
   if (patch.firstName === undefined && patch.lastName === undefined)
@@ -98,6 +111,26 @@ export async function updateUser(
   throw new Error(`profile update of ${id} kept racing other changes`);
 }
 
+/**
+ * Creates or replaces the profile of the user with this external id (the server API) in one
+ * statement; `created` tells which happened.
+ */
+export async function upsertExternalUser(
+  db: Db,
+  externalId: string,
+  profile: Pick<UserRow, "firstName" | "lastName" | "avatarUrl" | "email">,
+): Promise<{ user: UserRow; created: boolean }> {
+  const id = newId("u");
+  const set = { ...profile, ...nameKeys(profile.firstName, profile.lastName) };
+  const user = await db
+    .insert(users)
+    .values({ id, externalId, passwordHash: null, createdAt: nowIso(), claimsHash: null, ...set })
+    .onConflictDoUpdate({ target: users.externalId, set })
+    .returning()
+    .get();
+  return { user, created: user.id === id };
+}
+
 const publicColumns = {
   id: users.id,
   firstName: users.firstName,
@@ -110,7 +143,8 @@ const publicColumns = {
  * search-key.ts), or the one person whose email is exactly `q`. Email addresses are private, so
  * they are matched whole, never by prefix. Each lookup is a range of an index read in order and
  * stopped at `limit`: the cost does not grow with the number of users. Name matches come first
- * (by full name), then last-name matches (by last name); an exact email match leads.
+ * (by full name), then last-name matches (by last name); an exact email match leads (an own
+ * account before an external user with the same address).
  */
 export async function searchUsers(db: Db, q: string, excludeId: string, limit: number): Promise<User[]> {
   const key = searchKey(q);
@@ -128,6 +162,7 @@ export async function searchUsers(db: Db, q: string, excludeId: string, limit: n
     .select(publicColumns)
     .from(users)
     .where(and(eq(users.email, normalizeEmail(q)), ne(users.id, excludeId)))
+    .orderBy(users.externalId)
     .limit(1);
   // Without an @ the query cannot be an address: one lookup fewer.
   const found = q.includes("@")

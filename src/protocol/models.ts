@@ -13,8 +13,15 @@ export const UserSchema = z.object({
 });
 export type User = z.infer<typeof UserSchema>;
 
-/** The caller's own user: only /api/me and auth responses carry the email. */
-export const MeSchema = UserSchema.extend({ email: z.string() });
+/**
+ * The caller's own user: only /api/me and auth responses carry these. `email` is null for a user of
+ * an identity provider that gave none; `externalId` is the host application's id (null for own
+ * accounts).
+ */
+export const MeSchema = UserSchema.extend({
+  email: z.string().nullable(),
+  externalId: z.string().nullable(),
+});
 export type Me = z.infer<typeof MeSchema>;
 
 export const MessageSchema = z.object({
@@ -49,6 +56,18 @@ export type ConversationKind = Conversation["kind"];
 
 export const AuthResponseSchema = z.object({ token: z.string(), user: MeSchema });
 export type AuthResponse = z.infer<typeof AuthResponseSchema>;
+
+/** POST /api/auth/refresh: a new token for the same sign-in. */
+export const RefreshResponseSchema = AuthResponseSchema.extend({ expiresAt: z.string() });
+export type RefreshResponse = z.infer<typeof RefreshResponseSchema>;
+
+/** POST /api/ws-ticket: a single-use credential for one socket, valid `expiresIn` seconds. */
+export const TicketResponseSchema = z.object({ ticket: z.string(), expiresIn: z.number().int() });
+export type TicketResponse = z.infer<typeof TicketResponseSchema>;
+
+/** POST /api/server/users/:externalId/tokens */
+export const MintedTokenSchema = z.object({ token: z.string(), expiresAt: z.string() });
+export type MintedToken = z.infer<typeof MintedTokenSchema>;
 
 export const ErrorBodySchema = z.object({
   error: z.object({

@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import type { AuthResponse, Conversation, Message } from "../../src/protocol/models";
+import type { AuthResponse, Conversation, Me, Message } from "../../src/protocol/models";
 
 export const BASE = "https://chat.test";
 
@@ -38,6 +38,8 @@ export async function api<T = any>(
 let counter = 0;
 
 export interface TestUser extends AuthResponse {
+  /** An own account: it always has an email. */
+  user: Me & { email: string };
   password: string;
 }
 
@@ -50,7 +52,7 @@ export async function registerUser(firstName = "Ada", lastName = "Lovelace"): Pr
     body: { email, password, firstName, lastName },
   });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${res.text}`);
-  return { ...res.body, password };
+  return { ...res.body, user: { ...res.body.user, email }, password };
 }
 
 export async function startConversation(
