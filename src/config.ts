@@ -20,6 +20,17 @@ export interface Limits {
   restMirrorWaitMs: number;
   userSearchMaxChars: number;
   userSearchPageMax: number;
+  /** Refresh renews an own token until this long after its sign-in (`auth_time`). */
+  sessionMaxSeconds: number;
+  externalJwksCacheSeconds: number;
+  externalJwksCooldownSeconds: number;
+  externalJwksTimeoutMs: number;
+  maxExternalIdChars: number;
+  /** A socket ticket's lifetime: at most 60 s whatever is configured. */
+  wsTicketTtlSeconds: number;
+  /** Unused tickets a user may hold at once; minting another drops the oldest. */
+  wsTicketsPerUser: number;
+  corsMaxAgeSeconds: number;
 }
 
 type Vars = Pick<
@@ -44,6 +55,14 @@ type Vars = Pick<
   | "REST_MIRROR_WAIT_MS"
   | "USER_SEARCH_MAX_CHARS"
   | "USER_SEARCH_PAGE_MAX"
+  | "SESSION_MAX_SECONDS"
+  | "EXTERNAL_JWKS_CACHE_SECONDS"
+  | "EXTERNAL_JWKS_COOLDOWN_SECONDS"
+  | "EXTERNAL_JWKS_TIMEOUT_MS"
+  | "MAX_EXTERNAL_ID_CHARS"
+  | "WS_TICKET_TTL_SECONDS"
+  | "WS_TICKETS_PER_USER"
+  | "CORS_MAX_AGE_SECONDS"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -78,7 +97,120 @@ export function limitsFrom(env: Vars): Limits {
     restMirrorWaitMs: int(env.REST_MIRROR_WAIT_MS, 2000),
     userSearchMaxChars: int(env.USER_SEARCH_MAX_CHARS, 100, 1),
     userSearchPageMax: int(env.USER_SEARCH_PAGE_MAX, 50, 1),
+    sessionMaxSeconds: int(env.SESSION_MAX_SECONDS, 2_592_000, 1),
+    externalJwksCacheSeconds: int(env.EXTERNAL_JWKS_CACHE_SECONDS, 600),
+    externalJwksCooldownSeconds: int(env.EXTERNAL_JWKS_COOLDOWN_SECONDS, 30),
+    externalJwksTimeoutMs: int(env.EXTERNAL_JWKS_TIMEOUT_MS, 5000, 1),
+    maxExternalIdChars: int(env.MAX_EXTERNAL_ID_CHARS, 255, 1),
+    // API.md: a ticket is valid for at most 60 s.
+    wsTicketTtlSeconds: Math.min(int(env.WS_TICKET_TTL_SECONDS, 30, 1), 60),
+    wsTicketsPerUser: int(env.WS_TICKETS_PER_USER, 20, 1),
+    corsMaxAgeSeconds: int(env.CORS_MAX_AGE_SECONDS, 600),
   };
   cache.set(env, limits);
   return limits;
+}
+
+/** A comma- or whitespace-separated list setting, empty entries dropped. */
+export function listSetting(value: string | undefined): string[] {
+  return (value ?? "").split(/[\s,]+/).filter(Boolean);
+}
+
+const origins = new Map<string, ReadonlySet<string>>();
+
+/** scheme://host[:port], the host in ASCII (IDNs in punycode) or a bracketed IPv6 address. */
+const ORIGIN = /^https?:\/\/(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * ALLOWED_ORIGINS as exact origins ("https://app.example.com", "http://localhost:3000"): the
+ * browser origins that may open sockets, call the REST API (CORS) and frame the page. An entry
+ * that is not exactly a lower-case http(s) origin (a path, a wildcard, a quote, a semicolon) is
+ * ignored: these values go into a Content-Security-Policy header, where anything else could add
+ * directives.
+ */
+export function allowedOrigins(env: Pick<Env, "ALLOWED_ORIGINS">): ReadonlySet<string> {
+  const raw = env.ALLOWED_ORIGINS ?? "";
+  let set = origins.get(raw);
+  if (set) return set;
+  const valid = new Set<string>();
+  for (const entry of listSetting(raw)) {
+    // The URL parser accepts characters in hosts (";", "'") that would end a CSP directive.
+    if (!ORIGIN.test(entry)) continue;
+    try {
+      if (new URL(entry).origin === entry) valid.add(entry);
+    } catch {
+      // not a URL: ignored
+    }
+  }
+  set = valid;
+  origins.set(raw, set);
+  return set;
+}
+
+/** The profile fields an identity provider's token can fill, and the claim (a dotted path) each is read from. */
+export type ClaimField = "firstName" | "lastName" | "name" | "avatarUrl" | "email";
+export type ClaimMap = Partial<Record<ClaimField, string[]>>;
+
+/** Tokens from the host application's identity provider (all EXTERNAL_* settings); null when off. */
+export interface ExternalAuthSettings {
+  jwksUrl: URL;
+  issuer: string;
+  /** Empty: the audience is not checked (providers such as Clerk put none in their tokens). */
+  audience: string[];
+  algorithms: string[];
+  claims: ClaimMap;
+}
+
+/** The asymmetric algorithms a provider's token may use: never HS*, never `none`. */
+export const EXTERNAL_ALGORITHMS: readonly string[] = ["RS256", "ES256", "EdDSA"];
+const CLAIM_FIELDS = new Set<string>(["firstName", "lastName", "name", "avatarUrl", "email"]);
+
+type ExternalVars = Pick<
+  Env,
+  | "EXTERNAL_JWKS_URL"
+  | "EXTERNAL_JWT_ISSUER"
+  | "EXTERNAL_JWT_AUDIENCE"
+  | "EXTERNAL_JWT_ALGORITHMS"
+  | "EXTERNAL_JWT_CLAIMS"
+  | "JWT_ISSUER"
+>;
+
+const external = new WeakMap<object, ExternalAuthSettings | null>();
+
+/**
+ * Throws on a setting that cannot be right (the request becomes a 500 with the reason in the log):
+ * a JWKS URL that is not https (http only for localhost), no issuer, or the service's own issuer.
+ */
+export function externalAuthFrom(env: ExternalVars): ExternalAuthSettings | null {
+  const hit = external.get(env);
+  if (hit !== undefined) return hit;
+  let settings: ExternalAuthSettings | null = null;
+  const url = (env.EXTERNAL_JWKS_URL ?? "").trim();
+  if (url) {
+    const jwksUrl = new URL(url);
+    const local = jwksUrl.hostname === "localhost" || jwksUrl.hostname === "127.0.0.1";
+    if (jwksUrl.protocol !== "https:" && !(local && jwksUrl.protocol === "http:")) {
+      throw new Error("EXTERNAL_JWKS_URL must be an https URL");
+    }
+    const issuer = (env.EXTERNAL_JWT_ISSUER ?? "").trim();
+    if (!issuer) throw new Error("EXTERNAL_JWT_ISSUER must be set when EXTERNAL_JWKS_URL is");
+    if (issuer === env.JWT_ISSUER) throw new Error("EXTERNAL_JWT_ISSUER must differ from JWT_ISSUER");
+    const algorithms = listSetting(env.EXTERNAL_JWT_ALGORITHMS).filter((a) =>
+      EXTERNAL_ALGORITHMS.includes(a),
+    );
+    const claims: ClaimMap = {};
+    for (const pair of listSetting(env.EXTERNAL_JWT_CLAIMS)) {
+      const [field = "", path = ""] = pair.split("=", 2);
+      if (CLAIM_FIELDS.has(field) && path) claims[field as ClaimField] = path.split(".");
+    }
+    settings = {
+      jwksUrl,
+      issuer,
+      audience: listSetting(env.EXTERNAL_JWT_AUDIENCE),
+      algorithms: algorithms.length > 0 ? algorithms : [...EXTERNAL_ALGORITHMS],
+      claims,
+    };
+  }
+  external.set(env, settings);
+  return settings;
 }

@@ -14,6 +14,13 @@ export default defineConfig({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
           JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
+          SERVER_API_KEYS: "test-server-key-0123456789abcdefghijklmnop",
+          // An identity provider whose JWKS the tests serve themselves (test/helpers/idp.ts); a token
+          // naming an unknown kid refetches it at once.
+          EXTERNAL_JWKS_URL: "https://idp.test/.well-known/jwks.json",
+          EXTERNAL_JWT_ISSUER: "https://idp.test/",
+          EXTERNAL_JWT_AUDIENCE: "edge-chat-tests",
+          EXTERNAL_JWKS_COOLDOWN_SECONDS: "0",
           // Fast PBKDF2 and immediate inbox notices keep the suite quick; the code paths are the same.
           PBKDF2_ITERATIONS: "1000",
           INBOX_NOTIFY_WINDOW_MS: "0",

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { limitsFrom } from "../config";
 import { CloseCode } from "../protocol/close-codes";
 import { type InboxEvent, PING, PONG } from "../protocol/frames";
+import { type MintedTicket, mintTicket, redeemTicket } from "./inbox/tickets";
 import { type SocketAttachment, SocketSet, frameExceeds, replyToClose, safeSend } from "./sockets";
 
 /** Headers the Worker sets on the internal upgrade request to an inbox. */
@@ -12,8 +13,9 @@ export const INBOX_HEADERS = {
 
 /**
  * One user's inbox: every open tab and device of theirs holds a socket here and hears about new
- * threads and activity in any of their conversations. It stores nothing; an inbox nobody has open
- * drops the notice, and the next inbox page from D1 is the truth.
+ * threads and activity in any of their conversations. It stores no inbox state; an inbox nobody has
+ * open drops the notice, and the next inbox page from D1 is the truth. It keeps the user's unused
+ * socket tickets.
  */
 export class UserInbox extends DurableObject<Env> {
   private readonly sockets: SocketSet;
@@ -34,6 +36,15 @@ export class UserInbox extends DurableObject<Env> {
   async deliver(frames: string[]): Promise<void> {
     if (this.sockets.size === 0) return;
     for (const frame of frames) this.sockets.broadcast(frame);
+  }
+
+  /** A single-use socket ticket for this user (see inbox/tickets.ts). */
+  async mintTicket(tokenExp: number, ttlSeconds: number, max: number): Promise<MintedTicket> {
+    return mintTicket(this.ctx.storage.kv, { tokenExp, ttlSeconds, max });
+  }
+
+  async redeemTicket(secret: string): Promise<{ tokenExp: number } | null> {
+    return redeemTicket(this.ctx.storage.kv, secret);
   }
 
   override async fetch(request: Request): Promise<Response> {

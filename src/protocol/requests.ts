@@ -78,9 +78,24 @@ export function requestSchemas(limits: Limits) {
     sendMessage: z.strictObject({ body, clientId: clientId.optional() }),
     editMessage: z.strictObject({ body }),
     markRead: z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+    /** PUT /api/server/users/:externalId: the whole profile (an absent avatarUrl or email is cleared). */
+    serverUser: z.strictObject({
+      firstName: label(limits.maxNameChars, "firstName"),
+      lastName: label(limits.maxNameChars, "lastName"),
+      avatarUrl: avatarUrl(limits.maxAvatarUrlChars).optional(),
+      email: z.email().max(254).nullable().optional(),
+    }),
   };
 }
 
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
 export type RegisterBody = z.infer<RequestSchemas["register"]>;
 export type CreateConversationBody = z.infer<RequestSchemas["createConversation"]>;
+export type ServerUserBody = z.infer<RequestSchemas["serverUser"]>;
+
+/** The host application's id for a user (a path parameter of the server API). */
+export const externalIdSchema = (max: number) =>
+  withRules(
+    z.string().min(1, "must not be empty").max(max, `must be at most ${max} characters`),
+    TOKEN_RULES,
+  );

@@ -1,14 +1,15 @@
 import { Hono } from "hono";
-import { tokenSettings } from "../auth/middleware";
+import { tokenSettings } from "../auth/credentials";
+import { requireAuth } from "../auth/middleware";
 import { dummyHash, hashPassword, verifyPassword } from "../auth/password";
 import { enforceLimit, enforceLoginLimits, limitByIp } from "../auth/rate-limit";
 import { assertSecret, issueToken } from "../auth/tokens";
 import { openDb } from "../db/client";
-import { findUserByEmail, insertUser, normalizeEmail, toMe } from "../db/users";
+import { findUserByEmail, findUserById, insertUser, normalizeEmail, toMe } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { newId, nowIso } from "../ids";
-import type { AuthResponse } from "../protocol/models";
+import type { AuthResponse, RefreshResponse } from "../protocol/models";
 import { requestSchemas } from "../protocol/requests";
 import { limitsFrom } from "../config";
 import { jsonBody } from "../validation";
@@ -21,6 +22,12 @@ const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
 export const authRoutes = new Hono<AppEnv>()
   .post(
     "/register",
+    async (c, next) => {
+      if (c.env.PASSWORD_SIGNUP === "off") {
+        throw new ApiError("forbidden", "Sign-up with a password is turned off here");
+      }
+      await next();
+    },
     limitByIp("REGISTER_IP_LIMITER"),
     jsonBody((c) => schemas(c).register),
     async (c) => {
@@ -37,11 +44,14 @@ export const authRoutes = new Hono<AppEnv>()
         lastName: body.lastName,
         avatarUrl: body.avatarUrl ?? null,
         createdAt: nowIso(),
+        externalId: null,
+        claimsHash: null,
       };
       if (!(await insertUser(openDb(c.env.DB), row))) {
         throw new ApiError("email_taken", "An account with this email already exists");
       }
-      const response: AuthResponse = { token: await issueToken(row.id, settings), user: toMe(row) };
+      const { token } = await issueToken(row.id, settings);
+      const response: AuthResponse = { token, user: toMe(row) };
       return c.json(response, 201);
     },
   )
@@ -59,7 +69,30 @@ export const authRoutes = new Hono<AppEnv>()
       const stored = user?.passwordHash ?? (await dummyHash(c.get("limits").pbkdf2Iterations));
       const ok = await verifyPassword(password, stored);
       if (!user || !ok) throw new ApiError("invalid_credentials", "Email or password is incorrect");
-      const response: AuthResponse = { token: await issueToken(user.id, settings), user: toMe(user) };
+      const { token } = await issueToken(user.id, settings);
+      const response: AuthResponse = { token, user: toMe(user) };
       return c.json(response, 200);
     },
-  );
+  )
+  // A still-valid own token gets a fresh one, up to SESSION_MAX_SECONDS after the sign-in it
+  // descends from. A provider's token is renewed by the provider (through the host application):
+  // renewing it here would outlive a sign-out or a removal there.
+  .post("/refresh", requireAuth(), async (c) => {
+    const auth = c.get("auth");
+    if (auth.source !== "own") {
+      throw new ApiError("forbidden", "Tokens of your identity provider are renewed by your application");
+    }
+    const authTime = auth.authTime ?? 0;
+    if (Date.now() / 1000 - authTime > c.get("limits").sessionMaxSeconds) {
+      throw new ApiError("unauthorized", "The session is too old to renew; sign in again");
+    }
+    const user = await findUserById(openDb(c.env.DB), auth.userId);
+    if (!user) throw new ApiError("unauthorized", "The account no longer exists");
+    const { token, expiresAt } = await issueToken(user.id, tokenSettings(c.env), { authTime });
+    const response: RefreshResponse = {
+      token,
+      user: toMe(user),
+      expiresAt: new Date(expiresAt * 1000).toISOString(),
+    };
+    return c.json(response, 200);
+  });

@@ -56,7 +56,7 @@ export const conversationRoutes = new Hono<AppEnv>()
       assertWebSocketRequest(c);
       await next();
     },
-    requireAuth({ allowQueryToken: true }),
+    requireAuth({ allowQueryCredentials: true }),
     async (c) => {
       const id = c.req.param("id");
       if (!isConversationId(id)) throw notFound("Conversation not found");

@@ -10,7 +10,7 @@ export const inboxRoutes = new Hono<AppEnv>().get(
     assertWebSocketRequest(c);
     await next();
   },
-  requireAuth({ allowQueryToken: true }),
+  requireAuth({ allowQueryCredentials: true }),
   async (c) => {
     const { userId, expiresAt } = c.get("auth");
     const headers = new Headers({ upgrade: "websocket" });

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { allowedOrigins } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
@@ -12,12 +13,7 @@ export function assertWebSocketRequest(c: Context<AppEnv>): void {
     throw new ApiError("upgrade_required", "This route only accepts WebSocket upgrades");
   }
   const origin = c.req.header("origin");
-  if (origin === undefined) return;
-  const allowed = new Set(
-    c.env.ALLOWED_ORIGINS.split(",")
-      .map((o) => o.trim())
-      .filter(Boolean),
-  );
-  allowed.add(new URL(c.req.url).origin);
-  if (!allowed.has(origin)) throw new ApiError("forbidden", "This Origin may not open chat sockets");
+  if (origin === undefined || origin === new URL(c.req.url).origin) return;
+  if (!allowedOrigins(c.env).has(origin))
+    throw new ApiError("forbidden", "This Origin may not open chat sockets");
 }
