@@ -9,6 +9,7 @@ import { authRoutes } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
 import { healthRoutes } from "./routes/health";
 import { inboxRoutes } from "./routes/inbox";
+import { serverRoutes } from "./routes/server";
 import { ticketRoutes } from "./routes/tickets";
 import { userRoutes } from "./routes/users";
 import { SECURITY_HEADERS } from "./security-headers";
@@ -56,6 +57,7 @@ app.route("/api", userRoutes);
 app.route("/api/conversations", conversationRoutes);
 app.route("/api/inbox", inboxRoutes);
 app.route("/api/ws-ticket", ticketRoutes);
+app.route("/api/server", serverRoutes);
 
 app.notFound((c) => {
   return new ApiError(
