@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { limitsFrom } from "./config";
+import { cors } from "./cors";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { describeError, log } from "./log";
@@ -31,6 +32,8 @@ app.use(async (c, next) => {
   c.header("x-request-id", c.get("requestId"));
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value, { append: false });
 });
+
+app.use("/api/*", cors());
 
 // Bodies are JSON and bounded before anything parses them (API.md: 400 and 413).
 app.use("/api/*", async (c, next) => {

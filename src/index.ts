@@ -1,8 +1,16 @@
 import { app } from "./app";
+import { servePage } from "./page";
 
 export { ConversationRoom } from "./durable/conversation-room";
 export { UserInbox } from "./durable/user-inbox";
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    // wrangler.toml routes "/" to the Worker (run_worker_first); other assets never reach it.
+    const { pathname } = new URL(request.url);
+    if (pathname === "/" && (request.method === "GET" || request.method === "HEAD")) {
+      return servePage(request, env);
+    }
+    return app.fetch(request, env, ctx);
+  },
 } satisfies ExportedHandler<Env>;
