@@ -5,11 +5,15 @@ import {
   ErrorBodySchema,
   MeSchema,
   MessageSchema,
+  RefreshResponseSchema,
+  TicketResponseSchema,
   UserSchema,
   type AuthResponse,
   type Conversation,
   type Me,
   type Message,
+  type RefreshResponse,
+  type TicketResponse,
   type User,
 } from "../protocol/models";
 
@@ -66,8 +70,19 @@ export class Api {
     return this.call("POST", "/api/auth/login", AuthResponseSchema, input, false);
   }
 
-  me(): Promise<Me> {
-    return this.call("GET", "/api/me", MeSchema);
+  /** The signed-in user; with `token`, the user that token belongs to (a token the host page handed over). */
+  me(token?: string): Promise<Me> {
+    return this.call("GET", "/api/me", MeSchema, undefined, token ?? true);
+  }
+
+  /** A new token for the same sign-in (own tokens only: 403 for an identity provider's). */
+  refresh(): Promise<RefreshResponse> {
+    return this.call("POST", "/api/auth/refresh", RefreshResponseSchema);
+  }
+
+  /** A single-use credential for one socket, so the token itself never goes into a URL. */
+  wsTicket(): Promise<TicketResponse> {
+    return this.call("POST", "/api/ws-ticket", TicketResponseSchema);
   }
 
   async searchUsers(q: string, limit = 20): Promise<User[]> {
@@ -125,15 +140,16 @@ export class Api {
     await this.call("DELETE", path, NoContent);
   }
 
+  /** `auth`: true sends the session's token, a string sends that token (its 401 signs nobody out). */
   private async call<T>(
     method: string,
     path: string,
     schema: z.ZodType<T>,
     body?: unknown,
-    auth = true,
+    auth: boolean | string = true,
   ): Promise<T> {
     const headers = new Headers({ accept: "application/json" });
-    const token = auth ? this.token() : null;
+    const token = auth === true ? this.token() : auth === false ? null : auth;
     if (token) headers.set("authorization", `Bearer ${token}`);
     if (body !== undefined) headers.set("content-type", "application/json");
     let res: Response;
@@ -158,7 +174,7 @@ export class Api {
             parsed.data.error.details,
           )
         : new ApiError(res.status, "internal", `The server answered ${res.status}`);
-      if (res.status === 401 && auth) this.onUnauthorized();
+      if (res.status === 401 && auth === true) this.onUnauthorized();
       throw error;
     }
     const parsed = schema.safeParse(raw);

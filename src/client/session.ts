@@ -3,19 +3,37 @@ import { parseFrame } from "../protocol/frames";
 import { MeSchema } from "../protocol/models";
 
 /**
- * The signed-in user and their token, kept in sessionStorage: it lives as long as the tab, each tab
- * signs in on its own, and nothing outlasts closing the browser.
+ * The signed-in user and their token, kept in localStorage: every tab of this origin shares one
+ * session, it survives closing the browser, and a sign-in, renewal or sign-out in one tab reaches
+ * the others through the `storage` event. (Why localStorage and not a cookie: README, "Sessions".)
+ *
+ * `source` says who renews the token: "password" sessions (own accounts, and tokens the host's
+ * backend minted with the server API) renew through POST /api/auth/refresh; "host" sessions hold
+ * the identity provider's token that the embedding page handed over, and ask it for the next one.
  */
 
 const KEY = "edge-chat.session";
-const StoredSchema = z.object({ token: z.string().min(1), user: MeSchema });
+const StoredSchema = z.object({
+  token: z.string().min(1),
+  user: MeSchema,
+  source: z.enum(["password", "host"]).default("password"),
+});
 
 export type Session = z.infer<typeof StoredSchema>;
 
+function parse(text: string | null): Session | null {
+  return text ? parseFrame(StoredSchema, text) : null;
+}
+
 export function loadSession(): Session | null {
   try {
-    const text = sessionStorage.getItem(KEY);
-    return text ? parseFrame(StoredSchema, text) : null;
+    const stored = parse(localStorage.getItem(KEY));
+    if (stored) return stored;
+    // A session from before (kept per tab in sessionStorage) moves over once.
+    const legacy = parse(sessionStorage.getItem(KEY));
+    sessionStorage.removeItem(KEY);
+    if (legacy) saveSession(legacy);
+    return legacy;
   } catch {
     return null; // storage disabled
   }
@@ -23,16 +41,39 @@ export function loadSession(): Session | null {
 
 export function saveSession(session: Session): void {
   try {
-    sessionStorage.setItem(KEY, JSON.stringify(session));
+    localStorage.setItem(KEY, JSON.stringify(session));
   } catch {
-    // Storage full or disabled: the session still works until the tab reloads.
+    // Storage full or disabled: the session still works in this tab until it reloads.
   }
 }
 
 export function clearSession(): void {
   try {
-    sessionStorage.removeItem(KEY);
+    localStorage.removeItem(KEY);
   } catch {
     // nothing stored
+  }
+}
+
+/** Calls `listener` when another tab signs in, renews or signs out (null). */
+export function onOtherTab(listener: (session: Session | null) => void): () => void {
+  const handler = (event: StorageEvent) => {
+    if (event.key !== KEY && event.key !== null) return;
+    listener(parse(event.newValue));
+  };
+  window.addEventListener("storage", handler);
+  return () => window.removeEventListener("storage", handler);
+}
+
+/** A JWT's `iat` and `exp` (seconds), read without verifying: only to plan the renewal. */
+export function tokenTimes(token: string): { issuedAt: number; expiresAt: number } | null {
+  try {
+    const part = token.split(".")[1] ?? "";
+    const json: unknown = JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
+    const { exp, iat } = (json ?? {}) as { exp?: unknown; iat?: unknown };
+    if (typeof exp !== "number") return null;
+    return { issuedAt: typeof iat === "number" ? iat : exp - 3600, expiresAt: exp };
+  } catch {
+    return null;
   }
 }

@@ -6,19 +6,26 @@ import { type ClientFrame, PING, PONG, parseFrames } from "../protocol/frames";
  * A WebSocket that stays connected: it reconnects with exponential backoff and jitter, at once when
  * the browser comes back online or the tab becomes visible again, and notices a dead connection
  * with a ping that the server's runtime answers without waking the object. Each attempt builds its
- * URL afresh, so a conversation reconnects with `since` = the last message it holds.
+ * URL afresh (with a fresh single-use ticket), so a conversation reconnects with `since` = the last
+ * message it holds. A socket closed 4401 (its token expired) reconnects like any other: the ticket
+ * request decides whether the session is still good (a 401 there signs out). When the token is
+ * renewed, `rollover` opens the next socket before closing the current one.
  */
 
 export type SocketState = "connecting" | "open" | "waiting" | "offline" | "closed";
 
 export interface LiveSocketOptions<E> {
-  url: () => string;
+  /** The URL of the next attempt; may fetch a fresh credential first (a socket ticket). */
+  url: () => string | Promise<string>;
   schema: z.ZodType<E>;
   onEvent: (event: E) => void;
   onState?: (state: SocketState, retryInMs: number) => void;
-  /** The server closed with a code that retrying cannot fix (4401 token, 4403 not a participant). */
+  /** The server closed with a code that retrying cannot fix (4403: not a participant). */
   onFatal?: (code: number) => void;
-  /** The socket failed to open this many times in a row (a 401/404 upgrade looks like this). */
+  /**
+   * The socket (or its ticket request) failed this many times in a row: a 404 upgrade looks like a
+   * network error to the page.
+   */
   onUnreachable?: (failures: number) => void;
 }
 
@@ -31,6 +38,12 @@ const STABLE_MS = 5_000;
 
 export class LiveSocket<E> {
   private ws: WebSocket | null = null;
+  /** The socket being replaced by `rollover`: it still delivers until the new one speaks. */
+  private retiring: WebSocket | null = null;
+  /** A credential is being fetched for the next socket. */
+  private opening = false;
+  /** Counts connection attempts, so a late ticket for an abandoned attempt opens nothing. */
+  private attemptId = 0;
   private attempt = 0;
   private failures = 0;
   private stopped = true;
@@ -73,6 +86,9 @@ export class LiveSocket<E> {
     this.stopped = true;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.clearTimers();
+    this.opening = false;
+    this.attemptId++;
+    this.closeRetiring();
     this.drop("closed by the client");
     this.setState("closed");
   }
@@ -86,9 +102,25 @@ export class LiveSocket<E> {
 
   /** Connects now unless a socket is open or opening (after coming online, or on demand). */
   reconnectNow(): void {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.opening) return;
     window.clearTimeout(this.retryTimer);
     this.attempt = 0;
+    this.connect();
+  }
+
+  /**
+   * Replaces an open socket by one opened with a fresh credential (after a token renewal, so the old
+   * one is not closed 4401 when the old token expires). The old socket keeps delivering until the
+   * new one sends its first frame; what both deliver is deduplicated by the caller (by seq).
+   */
+  rollover(): void {
+    const ws = this.ws;
+    if (this.stopped || this.opening || !ws || ws.readyState !== WebSocket.OPEN) return;
+    this.closeRetiring();
+    this.retiring = ws;
+    this.ws = null;
+    window.clearTimeout(this.pingTimer);
+    window.clearTimeout(this.pongTimer);
     this.connect();
   }
 
@@ -96,8 +128,30 @@ export class LiveSocket<E> {
     if (this.stopped) return;
     // navigator.onLine is only a hint (it can be false on a machine with loopback only, where a
     // local server is still reachable): try anyway, and show "offline" rather than "connecting".
-    this.setState(navigator.onLine ? "connecting" : "offline");
-    const ws = new WebSocket(this.options.url());
+    // During a rollover the old socket is still live: nothing to show.
+    if (!this.retiring) this.setState(navigator.onLine ? "connecting" : "offline");
+    const attempt = ++this.attemptId;
+    this.opening = true;
+    Promise.resolve()
+      .then(() => this.options.url())
+      .then(
+        (url) => {
+          if (this.stopped || attempt !== this.attemptId) return;
+          this.opening = false;
+          this.open(url);
+        },
+        () => {
+          if (this.stopped || attempt !== this.attemptId) return;
+          this.opening = false;
+          this.failures++;
+          this.options.onUnreachable?.(this.failures);
+          this.scheduleRetry();
+        },
+      );
+  }
+
+  private open(url: string): void {
+    const ws = new WebSocket(url);
     this.ws = ws;
     let opened = false;
     ws.addEventListener("open", () => {
@@ -110,9 +164,13 @@ export class LiveSocket<E> {
       this.schedulePing();
     });
     ws.addEventListener("message", (event: MessageEvent<unknown>) => {
-      if (this.ws !== ws) return;
-      this.lastFrameAt = Date.now();
-      window.clearTimeout(this.pongTimer);
+      if (this.ws !== ws && this.retiring !== ws) return;
+      if (this.ws === ws) {
+        // The new socket speaks: the one it replaces can go.
+        this.closeRetiring();
+        this.lastFrameAt = Date.now();
+        window.clearTimeout(this.pongTimer);
+      }
       if (typeof event.data !== "string" || event.data === PONG) return;
       const parsed = parseFrames(this.options.schema, event.data);
       if (parsed === null) {
@@ -122,11 +180,12 @@ export class LiveSocket<E> {
       for (const e of parsed) this.options.onEvent(e);
     });
     ws.addEventListener("close", (event) => {
+      if (this.retiring === ws) this.retiring = null;
       if (this.ws !== ws) return;
       this.ws = null;
       this.clearTimers();
       if (this.stopped) return;
-      if (event.code === CloseCode.tokenInvalid || event.code === CloseCode.notParticipant) {
+      if (event.code === CloseCode.notParticipant) {
         this.stopped = true;
         this.setState("closed");
         this.options.onFatal?.(event.code);
@@ -175,8 +234,21 @@ export class LiveSocket<E> {
   private goOffline(): void {
     if (this.stopped) return;
     this.clearTimers();
+    this.opening = false;
+    this.attemptId++;
+    this.closeRetiring();
     this.drop("offline");
     this.scheduleRetry();
+  }
+
+  private closeRetiring(): void {
+    const old = this.retiring;
+    this.retiring = null;
+    try {
+      old?.close(CloseCode.normal, "replaced");
+    } catch {
+      // already closing
+    }
   }
 
   /** Forgets the current socket (its late events are ignored) and closes it. */

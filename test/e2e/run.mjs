@@ -6,13 +6,16 @@
 import { mkdirSync } from "node:fs";
 import { findBrowser, launchBrowser } from "./browser.mjs";
 import { SHOTS } from "./helpers.mjs";
+import * as embed from "./embed.mjs";
+import { SERVER_API_KEY, startHostApp } from "./host-app.mjs";
 import * as liveChat from "./live-chat.mjs";
 import * as pendingSends from "./pending-sends.mjs";
+import * as sessions from "./sessions.mjs";
 import * as threadFeatures from "./thread-features.mjs";
 import { ensureClientBuild, startWrangler } from "./wrangler.mjs";
 
 // E2E_ONLY=<text> runs only the scenarios whose name contains it (while working on one).
-const TESTS = [liveChat, threadFeatures, pendingSends].filter(
+const TESTS = [liveChat, threadFeatures, pendingSends, sessions, embed].filter(
   (test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY),
 );
 const TOTAL_TIMEOUT_MS = 300_000;
@@ -20,6 +23,7 @@ const PER_TEST_TIMEOUT_MS = 120_000;
 const CI = process.env.CI === "true" || process.env.CI === "1";
 
 let server = null;
+let host = null;
 let browser = null;
 let exiting = false;
 
@@ -28,6 +32,7 @@ async function exit(code, line) {
   exiting = true;
   await Promise.race([browser?.close().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
   await server?.stop().catch(() => undefined);
+  await host?.stop().catch(() => undefined);
   console.log(line);
   process.exit(code);
 }
@@ -68,7 +73,10 @@ async function main() {
   }
   mkdirSync(SHOTS, { recursive: true });
   if (await ensureClientBuild()) console.log("e2e: built the web client");
-  server = await startWrangler();
+  // The host application that embeds the chat runs on its own origin, which the chat allows.
+  host = await startHostApp();
+  server = await startWrangler({ vars: { ALLOWED_ORIGINS: host.url, SERVER_API_KEYS: SERVER_API_KEY } });
+  host.useChat(server.url);
   browser = await launchBrowser(executablePath);
   console.log(`e2e: wrangler dev at ${server.url}, browser ${executablePath} ${browser.version()}`);
   let passed = 0;
@@ -78,7 +86,11 @@ async function main() {
     const problems = [];
     const started = Date.now();
     try {
-      await withTimeout(test.run(browser, server.url, problems), PER_TEST_TIMEOUT_MS, test.name);
+      await withTimeout(
+        test.run(browser, server.url, problems, { host, secret: server.secret }),
+        PER_TEST_TIMEOUT_MS,
+        test.name,
+      );
       if (problems.length > 0) throw new Error(`the pages reported problems:\n${problems.join("\n")}`);
       passed++;
       console.log(`e2e: ✓ passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

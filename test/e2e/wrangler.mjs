@@ -91,6 +91,8 @@ export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
   let log = "";
   const server = {
     url: `http://127.0.0.1:${port}`,
+    /** The JWT_SECRET it runs with: a scenario can sign a token that is about to expire. */
+    secret,
     log: () => log,
     async stop() {
       if (child && child.exitCode === null && child.signalCode === null) {

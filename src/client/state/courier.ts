@@ -17,7 +17,6 @@ export class Courier {
 
   constructor(
     private readonly api: Api,
-    private readonly token: () => string,
     private readonly pending: PendingSends,
   ) {}
 
@@ -30,7 +29,6 @@ export class Courier {
     const link = new RoomLink(
       this.api,
       conversationId,
-      this.token,
       thread,
       {
         onMessage: (message) => {
@@ -63,6 +61,11 @@ export class Courier {
   release(conversationId: string): void {
     this.links.get(conversationId)?.stop();
     this.links.delete(conversationId);
+  }
+
+  /** The token was renewed: every link moves to a socket opened with it. */
+  rolloverAll(): void {
+    for (const link of this.links.values()) link.rollover();
   }
 
   releaseAll(): void {

@@ -5,7 +5,8 @@ import { LiveSocket, type SocketState } from "../socket";
 
 /**
  * The caller's conversations, most recent activity first, kept live by the inbox socket. The inbox
- * object stores nothing, so after every (re)connect the first page is fetched again over REST.
+ * object keeps no history of events, so after every (re)connect the first page is fetched again
+ * over REST.
  */
 export class InboxStore {
   private readonly byId = new Map<string, Conversation>();
@@ -20,17 +21,16 @@ export class InboxStore {
 
   constructor(
     private readonly api: Api,
-    token: () => string,
     onState: (state: SocketState, retryInMs: number) => void,
     onFatal: (code: number) => void,
   ) {
     this.socket = new LiveSocket<InboxEvent>({
-      url: () => wsUrl("/api/inbox/ws", { access_token: token() }),
+      url: async () => wsUrl("/api/inbox/ws", { ticket: (await api.wsTicket()).ticket }),
       schema: InboxEventSchema,
       onEvent: (event) => this.onEvent(event),
       onState,
       onFatal,
-      // A refused upgrade (expired token) looks like a network error: ask REST, which says 401.
+      // A refused upgrade looks like a network error: ask REST, which says 401 if the session is over.
       onUnreachable: (failures) => {
         if (failures === 2) void this.api.me().catch(() => undefined);
       },
@@ -45,6 +45,11 @@ export class InboxStore {
   stop(): void {
     this.socket.stop();
     this.listeners.clear();
+  }
+
+  /** The token was renewed: move to a socket opened with it (see LiveSocket.rollover). */
+  rollover(): void {
+    this.socket.rollover();
   }
 
   subscribe(listener: () => void): () => void {

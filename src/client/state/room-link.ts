@@ -40,7 +40,6 @@ export class RoomLink {
   constructor(
     private readonly api: Api,
     private readonly conversationId: string,
-    token: () => string,
     private readonly thread: ThreadState,
     private readonly handlers: RoomLinkHandlers,
     /** `catchUp: false`: only deliver pending sends (no replay with `since`, no REST paging). */
@@ -48,19 +47,21 @@ export class RoomLink {
   ) {
     const catchUp = options.catchUp ?? true;
     this.socket = new LiveSocket<RoomEvent>({
-      url: () =>
-        wsUrl(`/api/conversations/${encodeURIComponent(conversationId)}/ws`, {
-          access_token: token(),
+      url: async () => {
+        const { ticket } = await api.wsTicket();
+        return wsUrl(`/api/conversations/${encodeURIComponent(conversationId)}/ws`, {
+          ticket,
+          // Read after the ticket arrived: the latest seq held.
           ...(catchUp ? { since: String(thread.contiguousSeq) } : {}),
           // Messages committed together arrive in one frame.
           batch: "1",
-        }),
+        });
+      },
       schema: RoomEventSchema,
       onEvent: (event) => this.onEvent(event),
       onState: (state, retryIn) => handlers.onState(state, retryIn),
       onFatal: (code) => {
         if (code === CloseCode.notParticipant) handlers.onGone("You are no longer in that conversation.");
-        else void api.me().catch(() => undefined); // 4401: the 401 from REST signs out
       },
       onUnreachable: (failures) => {
         if (failures !== 2) return;
@@ -81,6 +82,11 @@ export class RoomLink {
     this.stopped = true;
     window.clearTimeout(this.replayTimer);
     this.socket.stop();
+  }
+
+  /** The token was renewed: move to a socket opened with it, missing nothing (see LiveSocket.rollover). */
+  rollover(): void {
+    this.socket.rollover();
   }
 
   /** Sends a frame now if the socket is open; false otherwise (pending sends go after the next ready). */

@@ -28,12 +28,10 @@ export class ChatScreen {
   constructor(
     private readonly api: Api,
     private readonly me: Me,
-    private readonly token: () => string,
     signOut: (notice?: string) => void,
   ) {
     this.inbox = new InboxStore(
       api,
-      token,
       (state, retryIn) => this.sidebar.badge.set(state, retryIn),
       () => void api.me().catch(() => undefined),
     );
@@ -45,11 +43,18 @@ export class ChatScreen {
       newGroup: () => openGroupDialog(api, (c) => this.show(c)),
       signOut: () => signOut(),
     });
-    this.courier = new Courier(api, token, this.pending);
+    this.courier = new Courier(api, this.pending);
     this.el = h("div", { class: "layout", "data-view": "inbox" }, this.sidebar.el, this.pane);
     this.inbox.subscribe(() => this.updateTitle());
     this.inbox.start();
     this.route();
+  }
+
+  /** The session's token was renewed: the live sockets move to tickets of the new one. */
+  renewed(): void {
+    this.inbox.rollover();
+    this.view?.rollover();
+    this.courier.rolloverAll();
   }
 
   destroy(): void {
@@ -84,7 +89,6 @@ export class ChatScreen {
     this.view = new ConversationView(id, {
       api: this.api,
       me: this.me,
-      token: this.token,
       inbox: this.inbox,
       pending: this.pending,
       close: (notice) => {

@@ -16,7 +16,6 @@ import { TypingIndicator } from "./typing-indicator";
 export interface ConversationContext {
   api: Api;
   me: Me;
-  token: () => string;
   inbox: InboxStore;
   /** My unconfirmed messages of every conversation: they outlive this view. */
   pending: PendingSends;
@@ -111,6 +110,11 @@ export class ConversationView {
     this.composer.focus();
   }
 
+  /** The token was renewed: the room socket moves to a fresh ticket. */
+  rollover(): void {
+    this.link?.rollover();
+  }
+
   destroy(): void {
     this.reportTyping(false);
     this.destroyed = true;
@@ -162,7 +166,7 @@ export class ConversationView {
   }
 
   private connect(): void {
-    this.link = new RoomLink(this.ctx.api, this.conversationId, this.ctx.token, this.thread, {
+    this.link = new RoomLink(this.ctx.api, this.conversationId, this.thread, {
       onMessage: (m) => this.receive(m),
       onReady: (online) => {
         this.online.clear();
