@@ -24,6 +24,9 @@ function shortLivedToken(userId, secret, seconds) {
     .sign(new TextEncoder().encode(secret));
 }
 
+/** The session a page holds in localStorage. */
+const stored = (p) => p.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? "null"), SESSION_KEY);
+
 export async function run(browser, base, problems, { secret }) {
   const tag = Date.now().toString(36);
   const mary = person("Mary", "Jackson", tag);
@@ -36,7 +39,6 @@ export async function run(browser, base, problems, { secret }) {
       sockets.push(entry);
     });
   watch(page);
-  const stored = (p) => p.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? "null"), SESSION_KEY);
   try {
     await register(page, base, mary);
     step("registered; the inbox socket is live");
