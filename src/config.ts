@@ -147,9 +147,13 @@ export function allowedOrigins(env: Pick<Env, "ALLOWED_ORIGINS">): ReadonlySet<s
   return set;
 }
 
-/** The profile fields an identity provider's token can fill, and the claim (a dotted path) each is read from. */
+/**
+ * The profile fields an identity provider's token can fill, and the claim each is read from: a
+ * top-level claim by its name (which may contain dots, as Auth0's namespaced claims do), otherwise
+ * a dotted path into nested claims ("user_metadata.full_name").
+ */
 export type ClaimField = "firstName" | "lastName" | "name" | "avatarUrl" | "email";
-export type ClaimMap = Partial<Record<ClaimField, string[]>>;
+export type ClaimMap = Partial<Record<ClaimField, string>>;
 
 /** Tokens from the host application's identity provider (all EXTERNAL_* settings); null when off. */
 export interface ExternalAuthSettings {
@@ -201,7 +205,7 @@ export function externalAuthFrom(env: ExternalVars): ExternalAuthSettings | null
     const claims: ClaimMap = {};
     for (const pair of listSetting(env.EXTERNAL_JWT_CLAIMS)) {
       const [field = "", path = ""] = pair.split("=", 2);
-      if (CLAIM_FIELDS.has(field) && path) claims[field as ClaimField] = path.split(".");
+      if (CLAIM_FIELDS.has(field) && path) claims[field as ClaimField] = path;
     }
     settings = {
       jwksUrl,

@@ -16,10 +16,11 @@ export interface ClaimedProfile {
   email?: string;
 }
 
-function claimAt(claims: JWTPayload, path: readonly string[] | undefined): unknown {
-  if (!path) return undefined;
+function claimAt(claims: JWTPayload, name: string | undefined): unknown {
+  if (!name) return undefined;
+  if (Object.hasOwn(claims, name)) return claims[name];
   let value: unknown = claims;
-  for (const part of path) {
+  for (const part of name.split(".")) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
     value = (value as Record<string, unknown>)[part];
   }

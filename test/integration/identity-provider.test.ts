@@ -85,6 +85,31 @@ describe("tokens of the configured identity provider", () => {
     });
   });
 
+  it("reads the claims EXTERNAL_JWT_CLAIMS names: nested paths and namespaced claim names", async () => {
+    const claims = {
+      "https://chat.example/given_name": "Evelyn",
+      user_metadata: { full_name: "Evelyn Boyd Granville", avatar_url: "https://images.example/ebg.png" },
+    };
+    const map = {
+      EXTERNAL_JWT_CLAIMS:
+        "firstName=https://chat.example/given_name,name=user_metadata.full_name,avatarUrl=user_metadata.avatar_url",
+    };
+    const namespaced = await call("GET", "/api/me", {
+      token: await idpToken(rsa, newSub(), claims),
+      env: map,
+    });
+    expect(namespaced.body).toMatchObject({
+      firstName: "Evelyn",
+      lastName: "",
+      avatarUrl: "https://images.example/ebg.png",
+    });
+    const nested = await call("GET", "/api/me", {
+      token: await idpToken(rsa, newSub(), { user_metadata: claims.user_metadata }),
+      env: map,
+    });
+    expect(nested.body).toMatchObject({ firstName: "Evelyn", lastName: "Boyd Granville" });
+  });
+
   it("updates the profile when later claims change, and keeps an edit while they do not", async () => {
     const sub = newSub();
     const first = await idpToken(rsa, sub, { given_name: "Grace", family_name: "Hopper" });
