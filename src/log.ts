@@ -35,7 +35,8 @@ const SCRUBS: readonly [RegExp, string][] = [
   // drizzle's "Failed query: <sql>\nparams: <values>": the values are user data.
   [/\bparams:[\s\S]*/gi, "params: [redacted]"],
   [/\b(bearer|basic)\s+[^\s"',;]+/gi, "$1 [redacted]"],
-  [/([?&](?:access_)?token=)[^&\s"']*/gi, "$1[redacted]"],
+  // Tokens, and socket tickets (credentials too, for their few seconds).
+  [/([?&](?:access_token|token|ticket)=)[^&\s"']*/gi, "$1[redacted]"],
   // A JWT (three base64url parts, the first a JSON header) or anything shaped like one.
   [/\beyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?/g, "[token]"],
   [/\b[\w-]{16,}\.[\w-]{16,}\.[\w-]{16,}\b/g, "[token]"],

@@ -148,6 +148,16 @@ describe("tokens of the configured identity provider", () => {
     });
     expect(login.status).toBe(200);
     expect(login.body.user).toMatchObject({ id: own.user.id, firstName: "Ada", externalId: null });
+    // Searching the address finds the own account; the external user by a name.
+    const third = await registerUser("Third", "Person");
+    const found = await api("GET", `/api/users?q=${encodeURIComponent(own.user.email)}`, {
+      token: third.token,
+    });
+    expect(found.body.users.map((u: { id: string }) => u.id)).toEqual([own.user.id]);
+    const external2 = await api("GET", `/api/users?q=${encodeURIComponent(own.user.email)}`, {
+      token: own.token,
+    });
+    expect(external2.body.users.map((u: { id: string }) => u.id)).toEqual([external.id]);
     // An external user has no password to sign in with.
     const noPassword = await api("POST", "/api/auth/login", {
       body: { email: own.user.email, password: "" },

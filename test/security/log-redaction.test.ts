@@ -73,6 +73,7 @@ describe("the logging function", () => {
         ),
         message: `D1_ERROR: something near '${email}' with hash ${hash} and token ${jwt}`,
         url: `/api/conversations/c_1/ws?access_token=${jwt}&since=3`,
+        inboxUrl: "/api/inbox/ws?ticket=u_aaaaaaaaaaaaaaaaaaaa.opaque-ticket-secret",
         text: body,
       });
       log("warn", "plain_message", { message: `Authorization: Bearer opaque-bearer-value; user ${email}` });
@@ -80,6 +81,7 @@ describe("the logging function", () => {
     expectClean(lines, [
       jwt,
       "opaque-access-token-value",
+      "opaque-ticket-secret",
       "opaque-bearer-value",
       "hunter2",
       hash,
