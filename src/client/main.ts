@@ -111,7 +111,8 @@ class App {
     this.render();
     this.renewal.check();
     if (notice) toast(notice);
-    if (this.host.embedded) this.host.requestToken();
+    // The session ran out (not a click on "Sign out"): the host page may have a fresh token.
+    if (notice && this.host.embedded) this.host.requestToken();
   }
 }
 
