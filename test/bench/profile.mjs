@@ -2,6 +2,9 @@
 // it) over each scenario's send phase, through workerd's inspector (Chrome DevTools Protocol).
 // Writes <scenario>.cpuprofile (open in Chrome DevTools / speedscope) and prints the top self times.
 
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
 export class Profiler {
   /** Profilers for the isolates whose inspector id is in `ids` (Worker, D1 simulator, entry worker). */
   static async attachAll(inspectorPort, ids = ["core:user:edge-chat", "d1:db", "core:entry"]) {
@@ -130,4 +133,32 @@ export function topInclusive(profile, n = 25) {
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([fn, c]) => ({ fn, pct: (100 * c) / total }));
+}
+
+const lines = (xs) => xs.map((x) => `  ${x.pct.toFixed(1).padStart(5)}%  ${x.fn}`).join("\n");
+
+/**
+ * Stops every profiler, writes <dir>/<scenario>-<attempt>-<isolate>.cpuprofile, and logs the top
+ * functions (in full for the Worker's isolate, briefly for the others). Returns what was written.
+ */
+export async function saveProfiles(profilers, { dir, name, attempt, log }) {
+  const summary = [];
+  for (const p of profilers) {
+    const profile = await p.stop();
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${name}-${attempt}-${p.target.id.replace(/[^\w.-]+/g, "_")}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    summary.push({ isolate: p.target.id, samples: profile.samples.length, file });
+    if (p !== profilers[0]) {
+      log(
+        `${name}: top self time in ${p.target.id}: ${topSelf(profile, 6)
+          .map((x) => `${x.pct.toFixed(1)}% ${x.fn}`)
+          .join(", ")}`,
+      );
+      continue;
+    }
+    log(`${name}: top self time in ${p.target.id}:\n${lines(topSelf(profile, 25))}`);
+    log(`${name}: top inclusive time:\n${lines(topInclusive(profile, 40))}`);
+  }
+  return summary;
 }

@@ -1,11 +1,16 @@
 // The benchmark's server process for --server miniflare and --server start-worker (server.mjs spawns
 // it, so the load generator and the server never share a Node process). Argument: one JSON spec
 // {mode, port, persist, bundle, vars}. Stops on SIGTERM/SIGINT, or by itself after 30 minutes.
+//
+// In miniflare mode the product gets METRICS, a stand-in for an Analytics Engine dataset: a service
+// binding to metrics-sink.mjs, which counts the data points the product writes (metrics.mjs reads
+// them). Without instrumentation in the product the sink stays empty and the report says "n/a".
 
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { ROOT } from "./server.mjs";
+import { fileURLToPath } from "node:url";
+import { ROOT } from "./proc.mjs";
 
 const spec = JSON.parse(process.argv[2] ?? "{}");
 const require = createRequire(join(ROOT, "package.json"));
@@ -21,6 +26,8 @@ if (spec.mode === "miniflare") {
   const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
   // The bundle is one ES module: its module rules (for unbundled sources) do not apply.
   delete workerOptions.modulesRules;
+  // Locally an Analytics Engine dataset drops every point; the bench counts them instead.
+  if (workerOptions.analyticsEngineDatasets) delete workerOptions.analyticsEngineDatasets.METRICS;
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
@@ -40,6 +47,18 @@ if (spec.mode === "miniflare") {
           modulesRoot: spec.bundle,
           scriptPath: join(spec.bundle, "index.js"),
           bindings: { ...workerOptions.bindings, ...spec.vars },
+          serviceBindings: {
+            ...workerOptions.serviceBindings,
+            METRICS: { name: "bench-metrics", entrypoint: "Sink" },
+          },
+        },
+        {
+          name: "bench-metrics",
+          modules: true,
+          scriptPath: fileURLToPath(new URL("./metrics-sink.mjs", import.meta.url)),
+          compatibilityDate: workerOptions.compatibilityDate,
+          // Reachable on the product's port at a path the product never serves.
+          routes: ["*/__bench/metrics"],
         },
       ],
     }),

@@ -108,4 +108,83 @@ describe("bench smoke", () => {
 
     for (const socket of sockets) socket.close();
   });
+
+  it("web clients (a read per message, typing, a tab reopening with since): still nothing lost, duplicated or out of order", async () => {
+    // The bench's web scenarios in miniature: two senders, one of them also reading every message it
+    // gets; a third user reads and types, closes its tab halfway and reopens it with ?since=.
+    const users = await Promise.all([registerUser("Bench"), registerUser("Bench"), registerUser("Bench")]);
+    const [owner, reader, viewer] = users;
+    const { conversation } = await startConversation(owner!.token, [reader!.user.id, viewer!.user.id], {
+      title: "bench smoke, web clients",
+    });
+    const path = `/api/conversations/${conversation.id}/ws?batch=1`;
+    const senders = await Promise.all([owner!, reader!].map((u) => openSocket(path, { token: u.token })));
+    const tab = await openSocket(path, { token: viewer!.token });
+    const readies = await Promise.all([...senders, tab].map((s) => s.next(ofType("ready"))));
+    const base = readies[0].lastSeq as number;
+    const total = 2 * PER_SENDER;
+    const half = total / 2;
+
+    const sending = senders.map(async (socket, sender) => {
+      let next = 0;
+      let acked = 0;
+      const send = () => {
+        const i = next++;
+        socket.send({ type: "send", body: `${sender}|${i}|${Date.now()}|`, clientId: `web-${sender}-${i}` });
+      };
+      for (let k = 0; k < Math.min(WINDOW, PER_SENDER); k++) send();
+      while (acked < PER_SENDER) {
+        await socket.next(ofType("ack"), 10_000);
+        acked++;
+        if (next < PER_SENDER) send();
+      }
+    });
+    // The second sender reads every message of the other one as it arrives, like an open web client.
+    const reading = (async () => {
+      for (let i = 0; i < PER_SENDER; i++) {
+        const m = await senders[1]!.next(ofType("message"), 10_000);
+        senders[1]!.send({ type: "read", seq: m.message.seq });
+      }
+    })();
+
+    // The viewer's first tab: half the messages (reading each, typing once), then it closes.
+    tab.send({ type: "typing", active: true });
+    const firstHalf: number[] = [];
+    for (let i = 0; i < half; i++) {
+      const m = await tab.next(ofType("message"), 10_000);
+      firstHalf.push(m.message.seq);
+      tab.send({ type: "read", seq: m.message.seq });
+    }
+    tab.send({ type: "typing", active: false });
+    tab.close();
+    await tab.closed;
+    const last = firstHalf[firstHalf.length - 1]!;
+    // The tab comes back with ?since=: the replay and the live messages together, each exactly once.
+    const reopened = await openSocket(`${path}&since=${last}`, { token: viewer!.token });
+    await reopened.next(ofType("ready"));
+    const secondHalf = (await reopened.collect(ofType("message"), base + total - last, 10_000)).map(
+      (e) => e.message.seq,
+    );
+    await Promise.all([...sending, reading]);
+    for (const socket of senders) {
+      const needed = total - socket.events.filter(ofType("ack")).length;
+      await socket.collect(ofType("message"), needed - (socket === senders[1] ? PER_SENDER : 0), 10_000);
+    }
+    // The viewer's reads reach the others (possibly coalesced: at least its position moved once).
+    await senders[0]!.next((e) => e?.type === "read" && e.userId === viewer!.user.id, 10_000);
+    await new Promise((r) => setTimeout(r, 100)); // anything extra (a duplicate) would arrive now
+
+    const expectedSeqs = Array.from({ length: total }, (_, i) => base + 1 + i);
+    expect(firstHalf).toEqual(expectedSeqs.slice(0, half));
+    expect([...firstHalf, ...secondHalf]).toEqual(expectedSeqs);
+    expect(reopened.events.filter(ofType("message")).map((e) => e.message.seq)).toEqual(secondHalf);
+    for (const [k, socket] of senders.entries()) {
+      const seqs = receiptsOf(socket).map((r) => r.seq);
+      expect(seqs, `sender ${k}`).toEqual(expectedSeqs);
+      expect(socket.events.filter(ofType("error")), `sender ${k}`).toEqual([]);
+    }
+    expect(reopened.events.filter(ofType("error"))).toEqual([]);
+
+    for (const socket of [...senders, reopened]) socket.close();
+  });
 });
