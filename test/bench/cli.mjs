@@ -21,6 +21,8 @@ export const HELP = `usage: npm run bench -- [options]
   --var <NAME=value>     any other [vars] setting for the server (repeatable), e.g. INBOX_NOTIFY_WINDOW_MS=0
   --no-batch             sockets without ?batch=1: one frame per event (default: batched, as the web client)
   --floor-batch <on|off> whether the floor honours ?batch=1 (one array per event-loop turn; default on)
+  --floor-deflate        the floor offers permessage-deflate (the product's local runtime negotiates it
+                         with the load generator; a bare ws server does not: default off)
   --readers <fraction>   web scenarios: sockets that send a read receipt per message (default 0.2)
   --typers <fraction>    web scenarios: sockets that send typing on/off every 2.5 s (default 0.1)
   --churn <per second>   web scenarios: tabs closing and reopening with ?since=, per room (default 2)
@@ -53,6 +55,7 @@ export function parseCli(argv = process.argv.slice(2)) {
         var: { type: "string", multiple: true, default: [] },
         "no-batch": { type: "boolean", default: false },
         "floor-batch": { type: "string", default: "on" },
+        "floor-deflate": { type: "boolean", default: false },
         readers: { type: "string", default: "0.2" },
         typers: { type: "string", default: "0.1" },
         churn: { type: "string", default: "2" },
@@ -86,7 +89,9 @@ export function parseCli(argv = process.argv.slice(2)) {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean);
-    for (const item of items) if (!allowed.includes(item)) throw new UsageError(`unknown ${name}: ${item}`);
+    for (const item of items)
+      if (!allowed.includes(item))
+        throw new UsageError(`--${name}: unknown ${item} (one of ${allowed.join(", ")})`);
     if (items.length === 0) throw new UsageError(`--${name} is empty`);
     return items;
   };
@@ -134,6 +139,7 @@ export function parseCli(argv = process.argv.slice(2)) {
     vars,
     batch: !values["no-batch"],
     floorBatch: values["floor-batch"],
+    floorDeflate: values["floor-deflate"],
     readers: num("readers", 0, 1),
     typers: num("typers", 0, 1),
     churnPerSec: num("churn", 0, 1000),

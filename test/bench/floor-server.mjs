@@ -17,8 +17,9 @@
 //     once and shared by every socket that gets the same events. Other sockets: one frame per event.
 //   - GET /healthz, GET /floor/rooms/:id → {lastSeq} (the bench's account of what was sequenced).
 //
-// Argument: one JSON spec {port, batch: "on" | "off"}; "off" ignores ?batch=1 (one frame per event
-// everywhere). Stops on SIGTERM/SIGINT, or when its parent goes away.
+// Argument: one JSON spec {port, batch: "on" | "off", deflate: boolean}; batch "off" ignores ?batch=1
+// (one frame per event everywhere); deflate offers permessage-deflate as the product's runtime does
+// (off by default, as in a bare ws server). Stops on SIGTERM/SIGINT, or when its parent goes away.
 
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
@@ -56,8 +57,12 @@ function reply(res, status, body) {
   res.end(JSON.stringify(body));
 }
 
-// A bare server: ws defaults (no permessage-deflate), the product's frame limit.
-const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+// A bare server: ws defaults (no permessage-deflate unless asked), the product's frame limit.
+const wss = new WebSocketServer({
+  noServer: true,
+  maxPayload: MAX_FRAME_BYTES,
+  perMessageDeflate: spec.deflate === true,
+});
 
 http.on("upgrade", (req, socket, head) => {
   const url = new URL(req.url, "http://floor");

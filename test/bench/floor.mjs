@@ -8,10 +8,13 @@ import { ROOT, ServedProcess, captureOutput, freePort, waitHealthy } from "./pro
 
 const FLOOR = fileURLToPath(new URL("./floor-server.mjs", import.meta.url));
 
-/** `batch`: "on" (?batch=1 sockets get one array per turn) or "off" (one frame per event always). */
-export async function startFloor({ batch = "on" } = {}) {
+/**
+ * `batch`: "on" (?batch=1 sockets get one array per turn) or "off" (one frame per event always);
+ * `deflate`: offer permessage-deflate.
+ */
+export async function startFloor({ batch = "on", deflate = false } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [FLOOR, JSON.stringify({ port, batch })], {
+  const child = spawn(process.execPath, [FLOOR, JSON.stringify({ port, batch, deflate })], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

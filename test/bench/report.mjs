@@ -213,7 +213,8 @@ export function activityTable(rows) {
 export function footnote(settings) {
   return (
     `server: ${settings.server} (workerd on 127.0.0.1); floor: bare \`ws\` broadcast server (Node ${process.version}, ` +
-    `one process, ${settings.floorBatch === "on" ? "?batch=1 honoured: one array per event-loop turn" : "one frame per event"}); ` +
+    `one process, ${settings.floorBatch === "on" ? "?batch=1 honoured: one array per event-loop turn" : "one frame per event"}, ` +
+    `permessage-deflate ${settings.floorDeflate ? "on" : "off"}); ` +
     `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load generator: Node worker threads. ` +
     `deliveries = message events to sockets other than the sender's; latency = send → each receipt (deliveries and ` +
     `the sender's ack); lost/dup/ooo checked per socket by seq; ` +
@@ -236,7 +237,7 @@ export function writeJson({ settings, started, startSeconds, pairs, runs }) {
     startedAt: started.toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     server: { mode: settings.server, startSeconds, vars: { ...settings.vars, JWT_SECRET: "(random)" } },
-    floor: { batch: settings.floorBatch },
+    floor: { batch: settings.floorBatch, deflate: settings.floorDeflate },
     machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg(), node: process.version },
     settings: {
       batch: settings.batch,

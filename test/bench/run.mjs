@@ -87,9 +87,12 @@ async function startTargets() {
   const needUsers = Math.max(...only.map((n) => scenarios[n].members), 2);
   const out = {};
   if (targets.includes("floor")) {
-    const floor = await startFloor({ batch: settings.floorBatch });
+    const floor = await startFloor({ batch: settings.floorBatch, deflate: settings.floorDeflate });
     servers.push(floor);
-    log(`floor up at ${floor.url} (pid ${floor.child.pid}, ?batch=1 ${settings.floorBatch})`);
+    log(
+      `floor up at ${floor.url} (pid ${floor.child.pid}, ?batch=1 ${settings.floorBatch}, ` +
+        `permessage-deflate ${settings.floorDeflate ? "on" : "off"})`,
+    );
     out.floor = FloorTarget.withUsers(floor, needUsers);
   }
   if (targets.includes("product")) {
