@@ -121,6 +121,11 @@ export class Behaviour {
       if (this.reconnectErrors.length < 5) this.reconnectErrors.push(r.err);
       s.closed = true;
       s.closeInfo = { reopenFailed: r.err };
+      try {
+        s.ws?.close(1000, "gave up reopening");
+      } catch {
+        // already closed
+      }
       this.thread.onSocketClosed();
       return;
     }

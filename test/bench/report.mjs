@@ -193,6 +193,7 @@ export function activityTable(rows) {
     "typing sent",
     "typing recv",
     "tab reopens",
+    "tabs away at end",
     "replayed",
   ];
   const body = rows
@@ -205,6 +206,7 @@ export function activityTable(rows) {
       fmtInt(r.activity.typingSent),
       fmtInt(r.activity.typingReceived),
       fmtInt(r.activity.reconnects),
+      fmtInt(r.activity.tabsAwayAtEnd),
       fmtInt(r.activity.replayedDeliveries),
     ]);
   return body.length ? markdown(head, body) : null;

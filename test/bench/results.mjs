@@ -165,6 +165,12 @@ export function failedRun(name, cfg, kind, err) {
   return { name, title: cfg.title, target: kind, ok: false, dnf: false, error: String(err?.message ?? err) };
 }
 
+/** false if any run says false, null if none could tell (the floor, a run given up), else true. */
+function allOf(list, f) {
+  const known = list.map(f).filter((v) => v !== null && v !== undefined);
+  return known.length === 0 ? null : known.every(Boolean);
+}
+
 /**
  * One row from the repeats: each figure is the median over the runs (a noisy neighbour rarely spoils
  * every run the same way), the peak RSS is the highest, and the integrity counts are summed, so a
@@ -201,8 +207,8 @@ export function aggregate(list) {
       errorFrames: total((r) => r.integrity.errorFrames),
       socketsClosedDuringRun: total((r) => r.integrity.socketsClosedDuringRun),
       reconnectFailures: total((r) => r.integrity.reconnectFailures),
-      historyPageConsistent: done.every((r) => r.integrity.historyPageConsistent !== false),
-      d1CaughtUp: done.every((r) => r.integrity.d1CaughtUp !== false),
+      historyPageConsistent: allOf(done, (r) => r.integrity.historyPageConsistent),
+      d1CaughtUp: allOf(done, (r) => r.integrity.d1CaughtUp),
       timedOut: done.some((r) => r.integrity.timedOut),
     },
     throughput: medianOf(first.throughput, (r) => r.throughput),
