@@ -31,6 +31,14 @@ export interface Limits {
   /** Unused tickets a user may hold at once; minting another drops the oldest. */
   wsTicketsPerUser: number;
   corsMaxAgeSeconds: number;
+  pushIntervalSeconds: number;
+  pushMaxSubscriptions: number;
+  pushEndpointMaxChars: number;
+  pushSnippetChars: number;
+  pushTtlSeconds: number;
+  pushTimeoutMs: number;
+  /** Hosts whose push endpoints may be plain http (a local test push service). */
+  pushHttpHosts: readonly string[];
 }
 
 type Vars = Pick<
@@ -63,6 +71,13 @@ type Vars = Pick<
   | "WS_TICKET_TTL_SECONDS"
   | "WS_TICKETS_PER_USER"
   | "CORS_MAX_AGE_SECONDS"
+  | "PUSH_INTERVAL_SECONDS"
+  | "PUSH_MAX_SUBSCRIPTIONS"
+  | "PUSH_ENDPOINT_MAX_CHARS"
+  | "PUSH_SNIPPET_CHARS"
+  | "PUSH_TTL_SECONDS"
+  | "PUSH_TIMEOUT_MS"
+  | "PUSH_HTTP_HOSTS"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
@@ -106,6 +121,16 @@ export function limitsFrom(env: Vars): Limits {
     wsTicketTtlSeconds: Math.min(int(env.WS_TICKET_TTL_SECONDS, 30, 1), 60),
     wsTicketsPerUser: int(env.WS_TICKETS_PER_USER, 20, 1),
     corsMaxAgeSeconds: int(env.CORS_MAX_AGE_SECONDS, 600),
+    pushIntervalSeconds: int(env.PUSH_INTERVAL_SECONDS, 60),
+    pushMaxSubscriptions: int(env.PUSH_MAX_SUBSCRIPTIONS, 10, 1),
+    pushEndpointMaxChars: int(env.PUSH_ENDPOINT_MAX_CHARS, 1024, 1),
+    pushSnippetChars: int(env.PUSH_SNIPPET_CHARS, 120, 1),
+    pushTtlSeconds: int(env.PUSH_TTL_SECONDS, 86_400),
+    pushTimeoutMs: int(env.PUSH_TIMEOUT_MS, 10_000, 1),
+    pushHttpHosts: (env.PUSH_HTTP_HOSTS ?? "")
+      .split(",")
+      .map((host) => host.trim().toLowerCase())
+      .filter(Boolean),
   };
   cache.set(env, limits);
   return limits;
