@@ -12,6 +12,7 @@ import { healthRoutes } from "./routes/health";
 import { inboxRoutes } from "./routes/inbox";
 import { serverRoutes } from "./routes/server";
 import { ticketRoutes } from "./routes/tickets";
+import { pushRoutes } from "./routes/push";
 import { userRoutes } from "./routes/users";
 import { SECURITY_HEADERS } from "./security-headers";
 
@@ -38,7 +39,8 @@ app.use("/api/*", cors());
 // Bodies are JSON and bounded before anything parses them (API.md: 400 and 413).
 app.use("/api/*", async (c, next) => {
   const method = c.req.method;
-  if (method !== "POST" && method !== "PATCH" && method !== "PUT") return next();
+  // DELETE too: unsubscribing from push names the endpoint in a body.
+  if (method !== "POST" && method !== "PATCH" && method !== "PUT" && method !== "DELETE") return next();
   const length = c.req.header("content-length");
   const hasBody = length !== undefined ? length !== "0" : c.req.raw.body !== null;
   if (hasBody) {
@@ -61,6 +63,7 @@ app.route("/api/conversations", conversationRoutes);
 app.route("/api/inbox", inboxRoutes);
 app.route("/api/ws-ticket", ticketRoutes);
 app.route("/api/server", serverRoutes);
+app.route("/api/push", pushRoutes);
 
 app.notFound((c) => {
   return new ApiError(

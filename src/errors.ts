@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   upgrade_required: 426,
   rate_limited: 429,
   internal: 500,
+  /** A feature the operator has not configured (Web Push without VAPID keys). */
+  unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

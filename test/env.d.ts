@@ -1,5 +1,12 @@
 import type { D1Migration } from "cloudflare:test";
 
+declare module "vitest" {
+  interface ProvidedContext {
+    /** The local push service (setup/push-service.ts), e.g. http://localhost:41234. */
+    pushServiceUrl: string;
+  }
+}
+
 declare global {
   namespace Cloudflare {
     interface Env {

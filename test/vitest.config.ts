@@ -1,8 +1,20 @@
+import { generateKeyPairSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 const root = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** A fresh VAPID key pair per run (base64url: the uncompressed public point, the private scalar). */
+function vapidKeys() {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x ?? "", "base64url"),
+    Buffer.from(jwk.y ?? "", "base64url"),
+  ]);
+  return { VAPID_PUBLIC_KEY: point.toString("base64url"), VAPID_PRIVATE_KEY: jwk.d ?? "" };
+}
 
 export default defineConfig({
   plugins: [
@@ -26,6 +38,11 @@ export default defineConfig({
           INBOX_NOTIFY_WINDOW_MS: "0",
           OUTBOX_RETRY_MS: "50",
           TYPING_THROTTLE_MS: "0",
+          // Web Push against the local push service of setup/push-service.ts (plain http, localhost).
+          ...vapidKeys(),
+          VAPID_SUBJECT: "mailto:tests@example.com",
+          PUSH_HTTP_HOSTS: "localhost",
+          PUSH_TIMEOUT_MS: "5000",
           // Property tests draw fresh inputs on every local run; CI replays one fixed seed so a
           // submission's result is reproducible (FUZZ_SEED=<n> replays any run; "random" forces fresh).
           FUZZ_SEED: process.env.FUZZ_SEED ?? (process.env.CI ? "20261122" : "random"),
@@ -42,6 +59,7 @@ export default defineConfig({
       "security/**/*.test.ts",
     ],
     setupFiles: ["./setup/apply-migrations.ts"],
+    globalSetup: ["./setup/push-service.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

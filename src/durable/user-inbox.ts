@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { limitsFrom } from "../config";
 import { CloseCode } from "../protocol/close-codes";
 import { type InboxEvent, PING, PONG } from "../protocol/frames";
+import type { PushSubscriptionInput } from "../protocol/push";
+import { type AwayDecision, type AwayNotice, AwayPush } from "./inbox/away-push";
 import { type MintedTicket, mintTicket, redeemTicket } from "./inbox/tickets";
 import { type SocketAttachment, SocketSet, frameExceeds, replyToClose, safeSend } from "./sockets";
 
@@ -14,27 +16,30 @@ export const INBOX_HEADERS = {
 /**
  * One user's inbox: every open tab and device of theirs holds a socket here and hears about new
  * threads and activity in any of their conversations. It stores no inbox state; an inbox nobody has
- * open drops the notice, and the next inbox page from D1 is the truth. It keeps the user's unused
- * socket tickets.
+ * open keeps no notice (the next inbox page from D1 is the truth) but may turn it into a Web Push.
+ * It keeps the user's unused socket tickets and push subscriptions.
  */
 export class UserInbox extends DurableObject<Env> {
   private readonly sockets: SocketSet;
+  /** Web Push for when none of the user's sockets is open (src/durable/inbox/away-push.ts). */
+  private readonly push: AwayPush;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sockets = new SocketSet(ctx);
+    this.push = new AwayPush(ctx, env, () => ctx.id.name ?? "");
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
   /** Called by conversation rooms; serializes each event once for all of the user's sockets. */
   async notify(events: InboxEvent[]): Promise<void> {
-    if (this.sockets.size === 0) return;
+    if (this.sockets.size === 0) return this.push.fromEvents(events);
     for (const event of events) this.sockets.broadcast(JSON.stringify(event));
   }
 
   /** Frames a room already serialized (each one an InboxEvent), sent as they are. */
   async deliver(frames: string[]): Promise<void> {
-    if (this.sockets.size === 0) return;
+    if (this.sockets.size === 0) return this.push.fromFrames(frames);
     for (const frame of frames) this.sockets.broadcast(frame);
   }
 
@@ -45,6 +50,28 @@ export class UserInbox extends DurableObject<Env> {
 
   async redeemTicket(secret: string): Promise<{ tokenExp: number } | null> {
     return redeemTicket(this.ctx.storage.kv, secret);
+  }
+
+  /** A room's notice of activity for a user who may be away: maybe a Web Push, sent by the alarm. */
+  async notifyAway(notice: AwayNotice): Promise<AwayDecision> {
+    return this.push.consider(notice, this.sockets.size > 0);
+  }
+
+  async savePushSubscription(sub: PushSubscriptionInput): Promise<void> {
+    this.push.subscribe(sub);
+  }
+
+  async deletePushSubscription(endpoint: string): Promise<void> {
+    this.push.unsubscribe(endpoint);
+  }
+
+  async pushEndpoints(): Promise<string[]> {
+    return this.push.endpoints();
+  }
+
+  /** The alarm only sends queued pushes (so far the inbox's one use of it). */
+  override async alarm(): Promise<void> {
+    await this.push.deliver();
   }
 
   override async fetch(request: Request): Promise<Response> {
