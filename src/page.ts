@@ -17,7 +17,8 @@ const PAGE_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "require-trusted-types-for 'script'",
-  "trusted-types 'none'",
+  // One policy: it passes only /sw.js to the service worker registration (src/client/notifications.ts).
+  "trusted-types service-worker",
 ];
 
 export function pageCsp(env: Pick<Env, "ALLOWED_ORIGINS">): string {

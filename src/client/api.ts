@@ -16,6 +16,7 @@ import {
   type TicketResponse,
   type User,
 } from "../protocol/models";
+import { VapidKeyResponseSchema } from "../protocol/push";
 
 /** The REST calls of API.md. Every response body is parsed with the server's own schemas. */
 
@@ -138,6 +139,17 @@ export class Api {
   async deleteMessage(conversationId: string, messageId: string): Promise<void> {
     const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
     await this.call("DELETE", path, NoContent);
+  }
+
+  vapidPublicKey(): Promise<{ key: string }> {
+    return this.call("GET", "/api/push/vapid-public-key", VapidKeyResponseSchema);
+  }
+
+  async savePushSubscription(subscription: {
+    endpoint: string;
+    keys: { p256dh: string; auth: string };
+  }): Promise<void> {
+    await this.call("POST", "/api/push/subscriptions", z.object({ endpoint: z.string() }), subscription);
   }
 
   /** `auth`: true sends the session's token, a string sends that token (its 401 signs nobody out). */

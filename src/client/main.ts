@@ -4,6 +4,7 @@ import "./zod-setup";
 import type { AuthResponse } from "../protocol/models";
 import { Api } from "./api";
 import { HostBridge } from "./host-bridge";
+import { forgetPushSubscription, listenForOpenRequests } from "./notifications";
 import { type Session, clearSession, loadSession, onOtherTab, saveSession } from "./session";
 import { TokenRenewal } from "./token-renewal";
 import { authView } from "./views/auth-view";
@@ -33,6 +34,11 @@ class App {
   constructor(private readonly root: HTMLElement) {}
 
   start(): void {
+    // A click on a notification, passed on by the service worker to this tab.
+    // Signed out, the hash waits for the sign-in, which keeps it.
+    listenForOpenRequests((id) => {
+      location.hash = `#/c/${id}`;
+    });
     window.addEventListener("hashchange", () => {
       if (this.chat) this.chat.route();
       else this.render();
@@ -104,6 +110,8 @@ class App {
 
   private signOut(notice?: string, everywhere = true): void {
     if (!this.session) return;
+    // The next person signed in on this browser must not get this account's notifications.
+    void forgetPushSubscription(this.session.token);
     this.session = null;
     // Clearing the shared session signs the other tabs out too.
     if (everywhere) clearSession();

@@ -9,13 +9,14 @@ import { SHOTS } from "./helpers.mjs";
 import * as embed from "./embed.mjs";
 import { SERVER_API_KEY, startHostApp } from "./host-app.mjs";
 import * as liveChat from "./live-chat.mjs";
+import * as notifications from "./notifications.mjs";
 import * as pendingSends from "./pending-sends.mjs";
 import * as sessions from "./sessions.mjs";
 import * as threadFeatures from "./thread-features.mjs";
 import { ensureClientBuild, startWrangler } from "./wrangler.mjs";
 
 // E2E_ONLY=<text> runs only the scenarios whose name contains it (while working on one).
-const TESTS = [liveChat, threadFeatures, pendingSends, sessions, embed].filter(
+const TESTS = [liveChat, threadFeatures, pendingSends, sessions, embed, notifications].filter(
   (test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY),
 );
 const TOTAL_TIMEOUT_MS = 300_000;

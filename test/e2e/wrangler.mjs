@@ -3,7 +3,7 @@
 // group it started (wrangler and its workerd children), by pid, and removes the directory.
 
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -81,6 +81,21 @@ export async function ensureClientBuild() {
   return true;
 }
 
+/** A fresh Web Push (VAPID) key pair, base64url, so the push routes answer as in production. */
+function vapidVars() {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x, "base64url"),
+    Buffer.from(jwk.y, "base64url"),
+  ]);
+  return {
+    VAPID_PUBLIC_KEY: point.toString("base64url"),
+    VAPID_PRIVATE_KEY: jwk.d,
+    VAPID_SUBJECT: "mailto:e2e@example.com",
+  };
+}
+
 /** `vars` override wrangler.toml's [vars] (e.g. a smaller REPLAY_LIMIT). */
 export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
@@ -133,7 +148,10 @@ export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
         `JWT_SECRET:${secret}`,
         "--var",
         "ENVIRONMENT:development",
-        ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+        ...Object.entries({ ...vapidVars(), ...vars }).flatMap(([key, value]) => [
+          "--var",
+          `${key}:${value}`,
+        ]),
         "--show-interactive-dev-session=false",
       ],
       { cwd: ROOT, env: QUIET_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true },

@@ -13,6 +13,8 @@ export class InboxStore {
   /** What this tab has read locally but the server may not have counted yet (no badge flicker). */
   private readonly seenUpTo = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
+  /** Told of each live update with the copy it replaced (in-tab notifications). */
+  private readonly liveListeners = new Set<(c: Conversation, before: Conversation | undefined) => void>();
   private readonly socket: LiveSocket<InboxEvent>;
   nextCursor: string | null = null;
   loaded = false;
@@ -45,6 +47,11 @@ export class InboxStore {
   stop(): void {
     this.socket.stop();
     this.listeners.clear();
+    this.liveListeners.clear();
+  }
+
+  onLive(listener: (c: Conversation, before: Conversation | undefined) => void): void {
+    this.liveListeners.add(listener);
   }
 
   /** The token was renewed: move to a socket opened with it (see LiveSocket.rollover). */
@@ -124,9 +131,12 @@ export class InboxStore {
         if (this.loaded) void this.refresh();
         return;
       case "conversation.created":
-      case "conversation.updated":
+      case "conversation.updated": {
+        const before = this.byId.get(event.conversation.id);
         this.upsert(event.conversation, true);
+        for (const listener of this.liveListeners) listener(event.conversation, before);
         break;
+      }
       case "conversation.removed":
         this.byId.delete(event.conversationId);
         break;

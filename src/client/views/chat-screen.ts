@@ -1,6 +1,7 @@
 import type { Conversation, Me, User } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { h, svgIcon } from "../dom";
+import { Notifications } from "../notifications";
 import { Courier } from "../state/courier";
 import { InboxStore } from "../state/inbox";
 import { PendingSends } from "../state/pending";
@@ -24,6 +25,7 @@ export class ChatScreen {
   private view: ConversationView | null = null;
   private readonly pending = new PendingSends();
   private readonly courier: Courier;
+  private readonly notifications: Notifications;
 
   constructor(
     private readonly api: Api,
@@ -35,10 +37,13 @@ export class ChatScreen {
       (state, retryIn) => this.sidebar.badge.set(state, retryIn),
       () => void api.me().catch(() => undefined),
     );
+    this.notifications = new Notifications(api, me.id);
+    this.inbox.onLive((c, before) => this.notifications.onLiveUpdate(c, before, this.inbox.unread(c)));
     this.sidebar = new Sidebar({
       api,
       me,
       inbox: this.inbox,
+      notifications: this.notifications,
       openWith: (user) => void this.openWith(user),
       newGroup: () => openGroupDialog(api, (c) => this.show(c)),
       signOut: () => signOut(),

@@ -2,15 +2,18 @@ import type { Conversation, Me, User } from "../../protocol/models";
 import type { Api } from "../api";
 import { h, iconButton, svgIcon } from "../dom";
 import { conversationName, fullName, shortTime, snippet } from "../format";
+import type { Notifications } from "../notifications";
 import type { InboxStore } from "../state/inbox";
 import { conversationAvatar, userAvatar } from "./avatar";
 import { ConnectionBadge } from "./connection-badge";
 import { attachPeopleSearch, personRow } from "./people-search";
+import { toast } from "./toast";
 
 export interface SidebarContext {
   api: Api;
   me: Me;
   inbox: InboxStore;
+  notifications: Notifications;
   openWith(user: User): void;
   newGroup(): void;
   signOut(): void;
@@ -39,6 +42,7 @@ export class Sidebar {
   constructor(private readonly ctx: SidebarContext) {
     const newGroup = iconButton("group", "New group");
     newGroup.addEventListener("click", () => ctx.newGroup());
+    const bell = notificationsButton(ctx.notifications);
     const signOut = iconButton("logout", "Sign out");
     signOut.addEventListener("click", () => ctx.signOut());
     const search = (this.search = h("input", {
@@ -65,6 +69,7 @@ export class Sidebar {
         { class: "sidebar-header" },
         userAvatar(ctx.me, "md"),
         h("div", { class: "me" }, h("span", { class: "me-name" }, fullName(ctx.me)), this.badge.el),
+        bell,
         newGroup,
         signOut,
       ),
@@ -187,4 +192,29 @@ export class Sidebar {
     }
     this.results.replaceChildren(heading, list);
   }
+}
+
+/**
+ * The moment to ask for notification permission: when the person asks for notifications, never on
+ * load. Shown only while the browser has not been asked yet.
+ */
+function notificationsButton(notifications: Notifications): HTMLButtonElement {
+  const button = iconButton("bell", "Turn on notifications", { class: "notify-button" });
+  const render = () => {
+    button.hidden = notifications.state !== "default";
+  };
+  button.addEventListener("click", () => {
+    void notifications.enable().then((state) => {
+      if (state === "granted")
+        toast(
+          notifications.pushProblem ?? "Notifications are on",
+          notifications.pushProblem ? "error" : "info",
+        );
+      else if (state === "denied")
+        toast("Notifications are blocked. Allow them in the browser's settings for this site.", "error");
+    });
+  });
+  notifications.onChange(render);
+  render();
+  return button;
 }
