@@ -16,7 +16,12 @@ export type NotificationState = "unsupported" | "default" | "granted" | "denied"
 /** The longest title and body of an in-tab notification (the server's pushes have their own setting). */
 const MAX_CHARS = 120;
 
-const supported = (): boolean => "Notification" in window && "serviceWorker" in navigator;
+/**
+ * Not inside a host app's frame: browsers refuse notification permission to cross-origin frames,
+ * and there the host app owns notifications.
+ */
+const supported = (): boolean =>
+  "Notification" in window && "serviceWorker" in navigator && window.self === window.top;
 
 /** Trusted Types (not yet in TypeScript's DOM types): what this file needs of them. */
 interface TrustedScriptUrl {
