@@ -1,6 +1,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorBody, ErrorCode, ErrorDetail } from "./protocol/errors";
 
-/** Every error code of API.md, with the HTTP status it travels with. */
+/** The HTTP status each error code of API.md travels with. */
 export const ERROR_STATUS = {
   bad_request: 400,
   unauthorized: 401,
@@ -16,19 +17,7 @@ export const ERROR_STATUS = {
   internal: 500,
   /** A feature the operator has not configured (Web Push without VAPID keys). */
   unavailable: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
-
-/** The JSON body of every error response (API.md, "Errors"). */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: ErrorDetail[] };
-}
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 /** The one error type: thrown anywhere, turned into a response in one place (app.onError). */
 export class ApiError extends Error {

@@ -1,7 +1,8 @@
 import type { ValidationTargets } from "hono";
 import { validator } from "hono/validator";
 import type { z } from "zod";
-import { ApiError, type ErrorDetail } from "./errors";
+import { ApiError } from "./errors";
+import type { ErrorDetail } from "./protocol/errors";
 
 /** Zod issues as API.md's per-field details. */
 export function issueDetails(error: z.ZodError): ErrorDetail[] {

@@ -1,13 +1,11 @@
 import * as z from "zod";
+import { type ErrorCode, type ErrorDetail, ErrorBodySchema } from "../protocol/errors";
 import {
   AuthResponseSchema,
   ConversationSchema,
-  ErrorBodySchema,
   MeSchema,
-  MessageSchema,
   RefreshResponseSchema,
   TicketResponseSchema,
-  UserSchema,
   type AuthResponse,
   type Conversation,
   type Me,
@@ -17,29 +15,31 @@ import {
   type User,
 } from "../protocol/models";
 import { VapidKeyResponseSchema } from "../protocol/push";
+import type { CreateConversationRequest, LoginRequest, RegisterRequest } from "../protocol/requests";
+import {
+  ConversationCreatedSchema,
+  HistoryPageSchema,
+  InboxPageSchema,
+  MessageResponseSchema,
+  UserListSchema,
+  type HistoryPage,
+  type InboxPage,
+} from "../protocol/responses";
 
 /** The REST calls of API.md. Every response body is parsed with the server's own schemas. */
 
-const InboxPageSchema = z.object({
-  conversations: z.array(ConversationSchema),
-  nextCursor: z.string().nullable(),
-});
-const HistoryPageSchema = z.object({ messages: z.array(MessageSchema), hasMore: z.boolean() });
-const UsersSchema = z.object({ users: z.array(UserSchema) });
-const CreatedSchema = z.object({ conversation: ConversationSchema, message: MessageSchema.optional() });
-const MessageResponseSchema = z.object({ message: MessageSchema });
 const NoContent = z.undefined();
 
-export type InboxPage = z.infer<typeof InboxPageSchema>;
-export type HistoryPage = z.infer<typeof HistoryPageSchema>;
-
-/** An API error (or a network failure, with status 0 and code "network"). */
+/**
+ * An API error: one of the server's codes, or a failure on this side (status 0 and "network" when
+ * the server cannot be reached, "bad_response" when its answer is not of the schema).
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode | "network" | "bad_response",
     message: string,
-    readonly details: { path: string; message: string }[] = [],
+    readonly details: ErrorDetail[] = [],
   ) {
     super(message);
     this.name = "ApiError";
@@ -58,16 +58,11 @@ export class Api {
     private readonly onUnauthorized: () => void,
   ) {}
 
-  register(input: {
-    email: string;
-    password: string;
-    firstName: string;
-    lastName: string;
-  }): Promise<AuthResponse> {
+  register(input: RegisterRequest): Promise<AuthResponse> {
     return this.call("POST", "/api/auth/register", AuthResponseSchema, input, false);
   }
 
-  login(input: { email: string; password: string }): Promise<AuthResponse> {
+  login(input: LoginRequest): Promise<AuthResponse> {
     return this.call("POST", "/api/auth/login", AuthResponseSchema, input, false);
   }
 
@@ -88,7 +83,7 @@ export class Api {
 
   async searchUsers(q: string, limit = 20): Promise<User[]> {
     const params = new URLSearchParams({ q, limit: String(limit) });
-    return (await this.call("GET", `/api/users?${params}`, UsersSchema)).users;
+    return (await this.call("GET", `/api/users?${params}`, UserListSchema)).users;
   }
 
   inbox(cursor: string | null, limit = 30): Promise<InboxPage> {
@@ -99,8 +94,9 @@ export class Api {
 
   /** Opens the direct conversation with one user, or creates a group when a title is given. */
   async createConversation(participantIds: string[], title?: string): Promise<Conversation> {
-    const body = title === undefined ? { participantIds } : { participantIds, title };
-    return (await this.call("POST", "/api/conversations", CreatedSchema, body)).conversation;
+    const body: CreateConversationRequest =
+      title === undefined ? { participantIds } : { participantIds, title };
+    return (await this.call("POST", "/api/conversations", ConversationCreatedSchema, body)).conversation;
   }
 
   conversation(id: string): Promise<Conversation> {

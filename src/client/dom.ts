@@ -28,30 +28,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-export function append(parent: Node, children: Child[]): void {
+function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     parent.appendChild(typeof child === "object" ? child : document.createTextNode(String(child)));
   }
-}
-
-/** Typed addEventListener that returns its own remover. */
-export function on<K extends keyof HTMLElementEventMap>(
-  target: HTMLElement,
-  type: K,
-  listener: (event: HTMLElementEventMap[K]) => void,
-  options?: AddEventListenerOptions,
-): () => void {
-  target.addEventListener(type, listener, options);
-  return () => target.removeEventListener(type, listener, options);
-}
-
-export function onWindow<K extends keyof WindowEventMap>(
-  type: K,
-  listener: (event: WindowEventMap[K]) => void,
-): () => void {
-  window.addEventListener(type, listener);
-  return () => window.removeEventListener(type, listener);
 }
 
 /** A button with an icon (decorative SVG) and an accessible label. */
@@ -65,7 +46,6 @@ export function iconButton(icon: Icon, label: string, props: Props = {}): HTMLBu
 const ICONS = {
   send: "M3.4 20.4 21 12 3.4 3.6l-.01 6.53L16 12 3.39 13.87z",
   back: "M15.4 7.4 14 6l-6 6 6 6 1.4-1.4L10.8 12z",
-  plus: "M19 13h-6v6h-2v-6H5v-2h6V5h2v6h6z",
   group:
     "M16 11c1.66 0 3-1.34 3-3s-1.34-3-3-3-3 1.34-3 3 1.34 3 3 3m-8 0c1.66 0 3-1.34 3-3S9.66 5 8 5 5 6.34 5 8s1.34 3 3 3m0 2c-2.33 0-7 1.17-7 3.5V19h14v-2.5c0-2.33-4.67-3.5-7-3.5m8 0c-.29 0-.62.02-.97.05 1.16.84 1.97 1.97 1.97 3.45V19h6v-2.5c0-2.33-4.67-3.5-7-3.5",
   search:
@@ -77,7 +57,6 @@ const ICONS = {
   logout:
     "m17 7-1.41 1.41L18.17 11H8v2h10.17l-2.58 2.58L17 17l5-5zM4 5h8V3H4c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h8v-2H4z",
   info: "M11 7h2v2h-2zm0 4h2v6h-2zm1-9C6.48 2 2 6.48 2 12s4.48 10 10 10 10-4.48 10-10S17.52 2 12 2m0 18c-4.41 0-8-3.59-8-8s3.59-8 8-8 8 3.59 8 8-3.59 8-8 8",
-  down: "M7.41 8.59 12 13.17l4.59-4.58L18 10l-6 6-6-6z",
   chat: "M20 2H4c-1.1 0-2 .9-2 2v18l4-4h14c1.1 0 2-.9 2-2V4c0-1.1-.9-2-2-2",
   bell: "M12 22c1.1 0 2-.9 2-2h-4c0 1.1.89 2 2 2m6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4c0-.83-.67-1.5-1.5-1.5s-1.5.67-1.5 1.5v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1z",
 } as const;

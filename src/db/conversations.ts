@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
-import type { Conversation, User } from "../protocol/models";
+import type { User } from "../protocol/models";
+import type { InboxPage } from "../protocol/responses";
 import { conversationView, messageView } from "../views";
 import type { Db } from "./client";
 import { toUser } from "./users";
@@ -154,11 +155,6 @@ export async function activeConversationIds(db: Db, userId: string, limit: numbe
     .where(and(eq(participants.userId, userId), isNull(participants.leftAt)))
     .limit(limit);
   return rows.map((r) => r.id);
-}
-
-export interface InboxPage {
-  conversations: Conversation[];
-  nextCursor: string | null;
 }
 
 function encodeCursor(updatedAt: string, id: string): string {

@@ -7,15 +7,11 @@ import { ApiError, type RpcResult, notFound, rpcFailure } from "../errors";
 import { newId, nowIso } from "../ids";
 import { describeError, log } from "../log";
 import { CloseCode } from "../protocol/close-codes";
-import {
-  CLIENT_FRAME_TYPES,
-  type ClientFrame,
-  ClientFrameSchema,
-  PING,
-  PONG,
-  type RoomEvent,
-} from "../protocol/frames";
+import { type ClientFrame, PING, PONG, type RoomEvent, parseClientFrame } from "../protocol/frames";
+import type { ErrorCode } from "../protocol/errors";
 import type { Conversation, Message, User } from "../protocol/models";
+import type { HistoryQuery } from "../protocol/requests";
+import type { HistoryPage } from "../protocol/responses";
 import { conversationView, messageView, readState } from "../views";
 import { type MemberRow, type RoomMeta, RoomStorage, type StoredMessage, clientKey } from "./room-storage";
 import { type SocketAttachment, SocketSet, frameExceeds, replyToClose, safeSend } from "./sockets";
@@ -30,12 +26,6 @@ export interface SendResult {
   message: Message;
   /** false when the clientId had been used: the original message is returned, nothing is stored. */
   created: boolean;
-}
-
-export interface HistoryQuery {
-  before?: number;
-  after?: number;
-  limit: number;
 }
 
 /** Headers the Worker sets on the internal WebSocket upgrade request (clients cannot reach the object). */
@@ -132,12 +122,9 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  async history(
-    caller: RoomCaller,
-    query: HistoryQuery,
-  ): Promise<RpcResult<{ messages: Message[]; hasMore: boolean }>> {
+  async history(caller: RoomCaller, query: HistoryQuery): Promise<RpcResult<HistoryPage>> {
     return this.rpc(caller, () => {
-      const limit = Math.max(1, Math.min(query.limit, this.limits.historyPageMax));
+      const limit = query.limit;
       let rows: StoredMessage[];
       let hasMore: boolean;
       if (query.after !== undefined) {
@@ -309,44 +296,16 @@ export class ConversationRoom extends DurableObject<Env> {
       this.dropSocket(ws, CloseCode.notParticipant, "not a participant");
       return;
     }
-    if (typeof message !== "string") {
-      this.sendError(ws, "bad_request", "Frames must be JSON text");
-      return;
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(message);
-    } catch {
-      this.sendError(ws, "bad_request", "Frames must be JSON");
-      return;
-    }
-    const parsed = ClientFrameSchema.safeParse(raw);
-    if (!parsed.success) {
-      const clientId = clientIdOf(raw);
-      // Not String(type): a frame's `type` can be an object whose toString is not a function.
-      const type: unknown =
-        typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
-      const known = typeof type === "string" && CLIENT_FRAME_TYPES.includes(type);
-      const first = parsed.error.issues[0];
-      const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
-      this.sendError(
-        ws,
-        known ? "validation_failed" : "bad_request",
-        known ? detail : "Unknown frame type",
-        clientId,
-      );
+    const frame = parseClientFrame(message);
+    if (frame.type === "invalid") {
+      this.sendError(ws, frame.code, frame.message, frame.clientId);
       return;
     }
     try {
-      this.handleFrame(ws, member, parsed.data);
+      this.handleFrame(ws, member, frame);
     } catch (err) {
       if (err instanceof ApiError) {
-        this.sendError(
-          ws,
-          err.code,
-          err.message,
-          parsed.data.type === "send" ? parsed.data.clientId : undefined,
-        );
+        this.sendError(ws, err.code, err.message, frame.type === "send" ? frame.clientId : undefined);
       } else {
         log("error", "room_frame_failed", { conversationId: this.meta?.id, ...describeError(err) });
         this.sendError(ws, "internal", "Internal error");
@@ -894,7 +853,7 @@ export class ConversationRoom extends DurableObject<Env> {
     this.sockets.broadcast(JSON.stringify(event), { except });
   }
 
-  private sendError(ws: WebSocket, code: string, message: string, clientId?: string): void {
+  private sendError(ws: WebSocket, code: ErrorCode, message: string, clientId?: string): void {
     const event: RoomEvent =
       clientId === undefined ? { type: "error", code, message } : { type: "error", code, message, clientId };
     safeSend(ws, JSON.stringify(event));
@@ -928,10 +887,4 @@ function codePointLength(text: string): number {
   let n = 0;
   for (const _ of text) n++;
   return n;
-}
-
-function clientIdOf(raw: unknown): string | undefined {
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const value = (raw as { clientId?: unknown }).clientId;
-  return typeof value === "string" && value.length <= 128 ? value : undefined;
 }

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { type ErrorCode, ErrorCodeSchema } from "./errors";
 import { ConversationSchema, MessageSchema } from "./models";
 import { BODY_RULES, TOKEN_RULES, withRules } from "./text";
 
@@ -21,10 +22,9 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("read"), seq: SeqSchema }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
-export type ClientFrameType = ClientFrame["type"];
 
 /** The frame types clients may send, read off the schema. */
-export const CLIENT_FRAME_TYPES: readonly string[] = ClientFrameSchema.options.map((o) => o.shape.type.value);
+const CLIENT_FRAME_TYPES: readonly string[] = ClientFrameSchema.options.map((o) => o.shape.type.value);
 
 export const RoomEventSchema = z.discriminatedUnion("type", [
   z.object({
@@ -42,7 +42,7 @@ export const RoomEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("presence"), userId: z.string(), online: z.boolean() }),
   z.object({
     type: z.literal("error"),
-    code: z.string(),
+    code: ErrorCodeSchema,
     message: z.string(),
     clientId: z.string().optional(),
   }),
@@ -54,9 +54,56 @@ export const InboxEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("conversation.created"), conversation: ConversationSchema }),
   z.object({ type: z.literal("conversation.updated"), conversation: ConversationSchema }),
   z.object({ type: z.literal("conversation.removed"), conversationId: z.string() }),
-  z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+  z.object({ type: z.literal("error"), code: ErrorCodeSchema, message: z.string() }),
 ]);
 export type InboxEvent = z.infer<typeof InboxEventSchema>;
+
+/**
+ * A client frame the server refuses, with what the `error` event tells the client: an unknown or
+ * unreadable frame is `bad_request`, a known type with a broken field `validation_failed`, and the
+ * frame's `clientId` (when it has a usable one) so the client can match the refusal to its send.
+ */
+export interface InvalidFrame {
+  type: "invalid";
+  code: Extract<ErrorCode, "bad_request" | "validation_failed">;
+  message: string;
+  clientId?: string;
+}
+
+/** Parses one frame from a client: the frame itself (no wrapper: this runs per message), or why not. */
+export function parseClientFrame(data: string | ArrayBuffer): ClientFrame | InvalidFrame {
+  if (typeof data !== "string") return invalid("bad_request", "Frames must be JSON text");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data);
+  } catch {
+    return invalid("bad_request", "Frames must be JSON");
+  }
+  const parsed = ClientFrameSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const clientId = fieldOf(raw, "clientId");
+  // Not String(type): a frame's `type` can be an object whose toString is not a function.
+  const type = fieldOf(raw, "type");
+  if (type === undefined || !CLIENT_FRAME_TYPES.includes(type)) {
+    return invalid("bad_request", "Unknown frame type", clientId);
+  }
+  const first = parsed.error.issues[0];
+  const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
+  return invalid("validation_failed", detail, clientId);
+}
+
+function invalid(code: InvalidFrame["code"], message: string, clientId?: string): InvalidFrame {
+  return clientId === undefined
+    ? { type: "invalid", code, message }
+    : { type: "invalid", code, message, clientId };
+}
+
+/** A short string field of an unvalidated frame (a clientId is at most 128 characters). */
+function fieldOf(raw: unknown, key: "clientId" | "type"): string | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const value: unknown = (raw as Record<string, unknown>)[key];
+  return typeof value === "string" && value.length <= 128 ? value : undefined;
+}
 
 /** Parses one text frame: the value, or null when it is not JSON or not of the schema. */
 export function parseFrame<T>(schema: z.ZodType<T>, text: string): T | null {

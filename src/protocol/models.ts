@@ -68,11 +68,3 @@ export type TicketResponse = z.infer<typeof TicketResponseSchema>;
 /** POST /api/server/users/:externalId/tokens */
 export const MintedTokenSchema = z.object({ token: z.string(), expiresAt: z.string() });
 export type MintedToken = z.infer<typeof MintedTokenSchema>;
-
-export const ErrorBodySchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  }),
-});

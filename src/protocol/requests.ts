@@ -1,8 +1,24 @@
 import * as z from "zod";
-import type { Limits } from "../config";
 import { BODY_RULES, LABEL_RULES, TOKEN_RULES, isWellFormed, withRules } from "./text";
 
-/** REST request bodies of API.md. Length limits come from settings, so the schemas are built per limits. */
+/**
+ * REST request bodies and queries of API.md. Length limits come from settings, so the schemas are
+ * built per limits (the server's `Limits` has these fields; the web client's forms use the types).
+ */
+export interface RequestLimits {
+  maxMessageChars: number;
+  maxGroupSize: number;
+  maxTitleChars: number;
+  maxNameChars: number;
+  maxAvatarUrlChars: number;
+  /** The largest history page: the one place it is checked (the room serves what it is asked). */
+  historyPageMax: number;
+}
+
+/** The inbox page size: not a setting, D1 answers a page in three queries whatever its size. */
+const INBOX_PAGE_MAX = 50;
+const INBOX_PAGE_DEFAULT = 20;
+const HISTORY_PAGE_DEFAULT = 50;
 
 const trimmed = (max: number, what: string) =>
   z.string().trim().min(1, `${what} must not be empty`).max(max, `${what} must be at most ${max} characters`);
@@ -36,8 +52,9 @@ const avatarUrl = (max: number) =>
 
 const userId = z.string().min(1).max(64);
 const clientId = withRules(z.string().min(1).max(128), TOKEN_RULES);
+const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-export function requestSchemas(limits: Limits) {
+export function requestSchemas(limits: RequestLimits) {
   const body = withRules(trimmed(limits.maxMessageChars, "body"), BODY_RULES);
   return {
     register: z.strictObject({
@@ -85,13 +102,29 @@ export function requestSchemas(limits: Limits) {
       avatarUrl: avatarUrl(limits.maxAvatarUrlChars).optional(),
       email: z.email().max(254).nullable().optional(),
     }),
+    inboxQuery: z.object({
+      limit: z.coerce.number().int().min(1).max(INBOX_PAGE_MAX).default(INBOX_PAGE_DEFAULT),
+      cursor: z.string().max(500).optional(),
+    }),
+    historyQuery: z
+      .object({
+        before: seqParam.optional(),
+        after: seqParam.optional(),
+        limit: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(limits.historyPageMax)
+          .default(Math.min(HISTORY_PAGE_DEFAULT, limits.historyPageMax)),
+      })
+      .refine((q) => q.before === undefined || q.after === undefined, {
+        message: "give before or after, not both",
+        path: ["before"],
+      }),
   };
 }
 
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
-export type RegisterBody = z.infer<RequestSchemas["register"]>;
-export type CreateConversationBody = z.infer<RequestSchemas["createConversation"]>;
-export type ServerUserBody = z.infer<RequestSchemas["serverUser"]>;
 
 /** The host application's id for a user (a path parameter of the server API). */
 export const externalIdSchema = (max: number) =>
@@ -99,3 +132,17 @@ export const externalIdSchema = (max: number) =>
     z.string().min(1, "must not be empty").max(max, `must be at most ${max} characters`),
     TOKEN_RULES,
   );
+
+/** What a client sends (before the schema trims and normalizes it). */
+export type RegisterRequest = z.input<RequestSchemas["register"]>;
+export type LoginRequest = z.input<RequestSchemas["login"]>;
+export type UpdateMeRequest = z.input<RequestSchemas["updateMe"]>;
+export type CreateConversationRequest = z.input<RequestSchemas["createConversation"]>;
+export type AddParticipantsRequest = z.input<RequestSchemas["addParticipants"]>;
+export type SendMessageRequest = z.input<RequestSchemas["sendMessage"]>;
+export type EditMessageRequest = z.input<RequestSchemas["editMessage"]>;
+export type MarkReadRequest = z.input<RequestSchemas["markRead"]>;
+/** What the Worker works with once the schema accepted it. */
+export type CreateConversationBody = z.output<RequestSchemas["createConversation"]>;
+export type ServerUserBody = z.output<RequestSchemas["serverUser"]>;
+export type HistoryQuery = z.output<RequestSchemas["historyQuery"]>;

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import * as z from "zod";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
@@ -16,24 +15,6 @@ import { callRoom, isConversationId, roomOf } from "./rooms";
 import { assertWebSocketRequest } from "./websocket-guard";
 
 const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
-
-const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-const InboxQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(50).default(20),
-  cursor: z.string().max(500).optional(),
-});
-
-const HistoryQuery = z
-  .object({
-    before: seqParam.optional(),
-    after: seqParam.optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-  })
-  .refine((q) => q.before === undefined || q.after === undefined, {
-    message: "give before or after, not both",
-    path: ["before"],
-  });
 
 /** Looks up every id; a missing one is a 422 naming it (the body is well-formed but wrong). */
 async function requireUsers(env: Env, ids: string[], path: string): Promise<User[]> {
@@ -77,16 +58,20 @@ export const conversationRoutes = new Hono<AppEnv>()
     if (!isConversationId(c.req.param("id") ?? "")) throw notFound("Conversation not found");
     await next();
   })
-  .get("/", queryOf(InboxQuery), async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const decoded = cursor === undefined ? null : decodeCursor(cursor);
-    if (cursor !== undefined && !decoded) {
-      throw new ApiError("validation_failed", "Query is invalid", {
-        details: [{ path: "cursor", message: "unknown cursor" }],
-      });
-    }
-    return c.json(await listInbox(openDb(c.env.DB), c.get("auth").userId, limit, decoded));
-  })
+  .get(
+    "/",
+    queryOf((c) => schemas(c).inboxQuery),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const decoded = cursor === undefined ? null : decodeCursor(cursor);
+      if (cursor !== undefined && !decoded) {
+        throw new ApiError("validation_failed", "Query is invalid", {
+          details: [{ path: "cursor", message: "unknown cursor" }],
+        });
+      }
+      return c.json(await listInbox(openDb(c.env.DB), c.get("auth").userId, limit, decoded));
+    },
+  )
   .post(
     "/",
     jsonBody((c) => schemas(c).createConversation),
@@ -164,14 +149,18 @@ export const conversationRoutes = new Hono<AppEnv>()
       return c.json(await callRoom(() => room.addMembers(caller, users)));
     },
   )
-  .get("/:id/messages", queryOf(HistoryQuery), async (c) => {
-    const id = c.req.param("id");
-    const q = c.req.valid("query");
-    const page = await callRoom(() =>
-      roomOf(c.env, id).history({ conversationId: id, userId: c.get("auth").userId }, q),
-    );
-    return c.json(page);
-  })
+  .get(
+    "/:id/messages",
+    queryOf((c) => schemas(c).historyQuery),
+    async (c) => {
+      const id = c.req.param("id");
+      const q = c.req.valid("query");
+      const page = await callRoom(() =>
+        roomOf(c.env, id).history({ conversationId: id, userId: c.get("auth").userId }, q),
+      );
+      return c.json(page);
+    },
+  )
   .post(
     "/:id/messages",
     jsonBody((c) => schemas(c).sendMessage),

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { ERROR_STATUS, type ErrorCode } from "../../../src/errors";
-import { ErrorBodySchema } from "../../../src/protocol/models";
+import { ERROR_STATUS } from "../../../src/errors";
+import { type ErrorCode, ErrorBodySchema } from "../../../src/protocol/errors";
 import { RoomEventSchema } from "../../../src/protocol/frames";
 import type { ApiResult } from "../../helpers/api";
 

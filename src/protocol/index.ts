@@ -1,3 +1,0 @@
-export * from "./models";
-export * from "./frames";
-export * from "./close-codes";
