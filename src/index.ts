@@ -1,8 +1,8 @@
 import { app } from "./app";
 import { servePage } from "./page";
 
-export { ConversationRoom } from "./durable/conversation-room";
-export { UserInbox } from "./durable/user-inbox";
+export { UserInbox } from "./durable/inbox/user-inbox";
+export { ConversationRoom } from "./durable/room/conversation-room";
 
 export default {
   fetch(request, env, ctx) {

@@ -15,52 +15,95 @@ function vapidKeys() {
   ]);
   return { VAPID_PUBLIC_KEY: point.toString("base64url"), VAPID_PRIVATE_KEY: jwk.d ?? "" };
 }
+const VAPID = vapidKeys();
+
+/** One pool of workerd runtimes running the Worker with these settings on top of wrangler.toml's. */
+async function project(
+  name: string,
+  include: string[],
+  vars: Record<string, string>,
+  globalSetup: string[] = [],
+) {
+  return {
+    plugins: [
+      cloudflareTest(async () => ({
+        main: root("../src/index.ts"),
+        wrangler: { configPath: root("../wrangler.toml") },
+        miniflare: {
+          d1Databases: ["MIGRATION_TEST_DB"],
+          bindings: {
+            TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
+            JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
+            SERVER_API_KEYS: "test-server-key-0123456789abcdefghijklmnop",
+            // An identity provider whose JWKS the tests serve themselves (test/helpers/idp.ts); a
+            // token naming an unknown kid refetches it at once.
+            EXTERNAL_JWKS_URL: "https://idp.test/.well-known/jwks.json",
+            EXTERNAL_JWT_ISSUER: "https://idp.test/",
+            EXTERNAL_JWT_AUDIENCE: "edge-chat-tests",
+            EXTERNAL_JWKS_COOLDOWN_SECONDS: "0",
+            // Fast PBKDF2 keeps the suite quick; the code path is the same.
+            PBKDF2_ITERATIONS: "1000",
+            // Web Push against the local push service of setup/push-service.ts (plain http, localhost).
+            ...VAPID,
+            VAPID_SUBJECT: "mailto:tests@example.com",
+            PUSH_HTTP_HOSTS: "localhost",
+            PUSH_TIMEOUT_MS: "5000",
+            // Property tests draw fresh inputs on every local run; CI replays one fixed seed so a
+            // submission's result is reproducible (FUZZ_SEED=<n> replays any run; "random" forces fresh).
+            FUZZ_SEED: process.env.FUZZ_SEED ?? (process.env.CI ? "20261122" : "random"),
+            ...vars,
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      root: root("."),
+      include,
+      setupFiles: ["./setup/apply-migrations.ts"],
+      globalSetup,
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+    },
+  };
+}
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      main: root("../src/index.ts"),
-      wrangler: { configPath: root("../wrangler.toml") },
-      miniflare: {
-        d1Databases: ["MIGRATION_TEST_DB"],
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
-          JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
-          SERVER_API_KEYS: "test-server-key-0123456789abcdefghijklmnop",
-          // An identity provider whose JWKS the tests serve themselves (test/helpers/idp.ts); a token
-          // naming an unknown kid refetches it at once.
-          EXTERNAL_JWKS_URL: "https://idp.test/.well-known/jwks.json",
-          EXTERNAL_JWT_ISSUER: "https://idp.test/",
-          EXTERNAL_JWT_AUDIENCE: "edge-chat-tests",
-          EXTERNAL_JWKS_COOLDOWN_SECONDS: "0",
-          // Fast PBKDF2 and immediate inbox notices keep the suite quick; the code paths are the same.
-          PBKDF2_ITERATIONS: "1000",
+  test: {
+    projects: [
+      // Every subsystem, with the limits out of the way: immediate inbox notices, no typing
+      // throttle, and a message rate no burst of the fuzz tests reaches.
+      await project(
+        "workers",
+        [
+          "unit/**/*.test.ts",
+          "auth/**/*.test.ts",
+          "users/**/*.test.ts",
+          "http/**/*.test.ts",
+          "server/**/*.test.ts",
+          "conversations/**/*.test.ts",
+          "room/**/*.test.ts",
+          "inbox/**/*.test.ts",
+          "durability/**/*.test.ts",
+          "client/**/*.test.ts",
+        ],
+        {
           INBOX_NOTIFY_WINDOW_MS: "0",
           OUTBOX_RETRY_MS: "50",
           TYPING_THROTTLE_MS: "0",
-          // Web Push against the local push service of setup/push-service.ts (plain http, localhost).
-          ...vapidKeys(),
-          VAPID_SUBJECT: "mailto:tests@example.com",
-          PUSH_HTTP_HOSTS: "localhost",
-          PUSH_TIMEOUT_MS: "5000",
-          // Property tests draw fresh inputs on every local run; CI replays one fixed seed so a
-          // submission's result is reproducible (FUZZ_SEED=<n> replays any run; "random" forces fresh).
-          FUZZ_SEED: process.env.FUZZ_SEED ?? (process.env.CI ? "20261122" : "random"),
+          MESSAGE_RATE_PER_10S: "1000000",
         },
-      },
-    })),
-  ],
-  test: {
-    root: root("."),
-    include: [
-      "unit/**/*.test.ts",
-      "integration/**/*.test.ts",
-      "durable/**/*.test.ts",
-      "security/**/*.test.ts",
+        ["./setup/push-service.ts"],
+      ),
+      // The room's limits, each set small enough to be reached through the public API.
+      await project("limits", ["limits/**/*.test.ts"], {
+        MESSAGE_RATE_PER_10S: "4",
+        TYPING_THROTTLE_MS: "60000",
+        MAX_GROUP_SIZE: "3",
+        PRESENCE_MAX_MEMBERS: "1",
+        INBOX_NOTIFY_WINDOW_MS: "3600000",
+        OUTBOX_RETRY_MS: "50",
+      }),
     ],
-    setupFiles: ["./setup/apply-migrations.ts"],
-    globalSetup: ["./setup/push-service.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
   },
 });

@@ -5,7 +5,7 @@ import { openDb } from "../db/client";
 import { toUser } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { refreshProfileInRooms } from "../routes/profile-sync";
+import { refreshProfileInRooms } from "../durable/room/profile-sync";
 import { type ExternalToken, verifyExternalToken } from "./external";
 import { userForExternalToken } from "./external-users";
 import { type TokenSettings, type VerifiedToken, verifyToken } from "./tokens";

@@ -1,4 +1,5 @@
 import { and, desc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { directKeyOf } from "../ids";
 import type { User } from "../protocol/models";
 import type { InboxPage } from "../protocol/responses";
 import { conversationView, messageView } from "../views";
@@ -6,88 +7,41 @@ import type { Db } from "./client";
 import { toUser } from "./users";
 import { conversations, messages, participants, users } from "./schema";
 
-/** The one direct conversation of a pair has this key; the unique index makes it race-proof. */
-export const directKeyOf = (a: string, b: string): string => (a < b ? `${a}:${b}` : `${b}:${a}`);
-
 const idsParam = (ids: readonly string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 
 /**
- * Creates the direct conversation of two users, or finds the one that exists. Two simultaneous
- * first requests both insert with ON CONFLICT DO NOTHING; the unique key lets exactly one win and
- * both read the winner back.
+ * The direct conversation D1's directory has for a pair, if any. New pairs get an id derived from
+ * the pair (ids.ts); this finds the ones created before, under a random id.
  */
-export async function findOrCreateDirect(
-  db: Db,
-  userId: string,
-  otherId: string,
-  newIdValue: string,
-  now: string,
-): Promise<{ id: string; created: boolean }> {
-  const directKey = directKeyOf(userId, otherId);
-  const [, found] = await db.batch([
-    db
-      .insert(conversations)
-      .values({
-        id: newIdValue,
-        kind: "direct",
-        title: null,
-        directKey,
-        createdBy: userId,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .onConflictDoNothing(),
-    db.select({ id: conversations.id }).from(conversations).where(eq(conversations.directKey, directKey)),
-  ]);
-  const id = found[0]?.id;
-  if (!id) throw new Error("direct conversation vanished after insert");
-  if (id === newIdValue) {
-    await db
-      .insert(participants)
-      .values([userId, otherId].map((u) => ({ conversationId: id, userId: u, joinedAt: now })))
-      .onConflictDoNothing();
-  }
-  return { id, created: id === newIdValue };
+export async function findDirectConversationId(db: Db, a: string, b: string): Promise<string | null> {
+  const [row] = await db
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(eq(conversations.directKey, directKeyOf(a, b)));
+  return row?.id ?? null;
 }
 
-/** The conversation and all its participants in one batch (one transaction in D1). */
-export async function createGroup(
-  db: Db,
-  id: string,
-  creatorId: string,
-  memberIds: readonly string[],
-  title: string | null,
-  now: string,
-): Promise<void> {
-  const d1 = db.$client;
-  await d1.batch([
-    d1
-      .prepare(
-        "INSERT INTO conversations (id, kind, title, direct_key, created_by, created_at, updated_at, last_seq) VALUES (?, 'group', ?, NULL, ?, ?, ?, 0)",
-      )
-      .bind(id, title, creatorId, now, now),
-    // json_each takes any number of members in one bound parameter (D1 allows 100 per statement).
-    d1
-      .prepare(
-        "INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at) SELECT ?, value, 0, ? FROM json_each(?)",
-      )
-      .bind(id, now, JSON.stringify(memberIds)),
-  ]);
+/** A participant as D1's directory has them. */
+export interface DirectoryMember extends User {
+  joinedAt: string;
+  leftAt: string | null;
+  hiddenAtSeq: number | null;
+  lastReadSeq: number;
 }
 
-export interface RoomSnapshot {
+/** A conversation as D1's directory has it: what a room created before it owned membership loads once. */
+export interface DirectorySnapshot {
   conversation: {
-    id: string;
     kind: "direct" | "group";
     title: string | null;
+    directKey: string | null;
     createdAt: string;
     createdBy: string;
   };
-  members: { user: User; joinedAt: string; active: boolean; lastReadSeq: number }[];
+  members: DirectoryMember[];
 }
 
-/** What a conversation's object loads the first time it runs. */
-export async function loadRoomSnapshot(db: Db, id: string): Promise<RoomSnapshot | null> {
+export async function loadDirectorySnapshot(db: Db, id: string): Promise<DirectorySnapshot | null> {
   const [convs, rows] = await db.batch([
     db.select().from(conversations).where(eq(conversations.id, id)),
     db
@@ -98,6 +52,7 @@ export async function loadRoomSnapshot(db: Db, id: string): Promise<RoomSnapshot
         avatarUrl: users.avatarUrl,
         joinedAt: participants.joinedAt,
         leftAt: participants.leftAt,
+        hiddenAtSeq: participants.hiddenAtSeq,
         lastReadSeq: participants.lastReadSeq,
       })
       .from(participants)
@@ -107,44 +62,21 @@ export async function loadRoomSnapshot(db: Db, id: string): Promise<RoomSnapshot
   const c = convs[0];
   if (!c) return null;
   return {
-    conversation: { id: c.id, kind: c.kind, title: c.title, createdAt: c.createdAt, createdBy: c.createdBy },
+    conversation: {
+      kind: c.kind,
+      title: c.title,
+      directKey: c.directKey,
+      createdAt: c.createdAt,
+      createdBy: c.createdBy,
+    },
     members: rows.map((r) => ({
-      user: toUser(r),
+      ...toUser(r),
       joinedAt: r.joinedAt,
-      active: r.leftAt === null,
+      leftAt: r.leftAt,
+      hiddenAtSeq: r.hiddenAtSeq,
       lastReadSeq: r.lastReadSeq,
     })),
   };
-}
-
-export async function addParticipantRows(
-  db: Db,
-  id: string,
-  userIds: readonly string[],
-  now: string,
-): Promise<void> {
-  await db.$client
-    .prepare(
-      `INSERT INTO participants (conversation_id, user_id, last_read_seq, joined_at)
-       SELECT ?, value, 0, ? FROM json_each(?) WHERE true
-       ON CONFLICT (conversation_id, user_id) DO UPDATE SET left_at = NULL, hidden_at_seq = NULL`,
-    )
-    .bind(id, now, JSON.stringify(userIds))
-    .run();
-}
-
-export async function markLeft(db: Db, id: string, userId: string, now: string): Promise<void> {
-  await db
-    .update(participants)
-    .set({ leftAt: now })
-    .where(and(eq(participants.conversationId, id), eq(participants.userId, userId)));
-}
-
-export async function markHidden(db: Db, id: string, userId: string, atSeq: number): Promise<void> {
-  await db
-    .update(participants)
-    .set({ hiddenAtSeq: atSeq })
-    .where(and(eq(participants.conversationId, id), eq(participants.userId, userId)));
 }
 
 /** Ids of the conversations a user takes part in (for fan-out of a profile change). */

@@ -1,12 +1,13 @@
 import type { MessageFields } from "../views";
-import type { Db } from "./client";
 
 /**
- * Writes what a conversation's object has durably stored into D1, the global queryable copy.
- * Every statement is idempotent (upserts, max()), so retrying a batch never duplicates anything.
+ * Writes what a conversation's object has durably stored into D1, the global queryable copy: the
+ * conversation's directory row and participants (the room owns membership) and its messages.
+ * Every statement is idempotent (upserts, max()), so retrying a batch never duplicates anything,
+ * and the batch is one D1 transaction, so the participants never arrive without their conversation.
  *
  * This is the hottest D1 path, so it is plain SQL with the whole batch passed as one JSON
- * parameter: three statements per flush whatever the number of messages, and no per-row query
+ * parameter: at most five statements per flush whatever the number of rows, and no per-row query
  * building (drizzle's builder was a third of the room's CPU in the benchmark's profile).
  */
 
@@ -16,6 +17,45 @@ export interface MirroredRead {
   userId: string;
   lastReadSeq: number;
 }
+
+/** The conversation's directory row, written once when the room is created. */
+export interface MirroredConversation {
+  kind: "direct" | "group";
+  title: string | null;
+  directKey: string | null;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A participant as the room has them: D1 takes the room's word for joins, leaves and hides. */
+export interface MirroredParticipant {
+  userId: string;
+  joinedAt: string;
+  leftAt: string | null;
+  hiddenAtSeq: number | null;
+  lastReadSeq: number;
+}
+
+export interface MirrorBatch {
+  conversation: MirroredConversation | null;
+  participants: MirroredParticipant[];
+  messages: MirroredMessage[];
+  reads: MirroredRead[];
+}
+
+const INSERT_CONVERSATION = `
+INSERT INTO conversations (id, kind, title, direct_key, created_by, created_at, updated_at, last_seq)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)
+ON CONFLICT (id) DO NOTHING`;
+
+const UPSERT_PARTICIPANTS = `
+INSERT INTO participants (conversation_id, user_id, last_read_seq, hidden_at_seq, left_at, joined_at)
+SELECT ?1, value ->> 'userId', value ->> 'lastReadSeq', value ->> 'hiddenAtSeq', value ->> 'leftAt',
+       value ->> 'joinedAt'
+FROM json_each(?2) WHERE true
+ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+  left_at = excluded.left_at, hidden_at_seq = excluded.hidden_at_seq,
+  last_read_seq = max(participants.last_read_seq, excluded.last_read_seq)`;
 
 const UPSERT_MESSAGES = `
 INSERT INTO messages (id, conversation_id, seq, sender_id, body, client_id, created_at, edited_at, deleted_at)
@@ -34,12 +74,22 @@ FROM json_each(?2) AS r
 WHERE participants.conversation_id = ?1 AND participants.user_id = r.value ->> 'userId'`;
 
 export async function mirrorConversation(
-  db: Db,
+  d1: D1Database,
   conversationId: string,
-  batch: { messages: MirroredMessage[]; reads: MirroredRead[] },
+  batch: MirrorBatch,
 ): Promise<void> {
-  const d1 = db.$client;
   const statements: D1PreparedStatement[] = [];
+  const c = batch.conversation;
+  if (c) {
+    statements.push(
+      d1
+        .prepare(INSERT_CONVERSATION)
+        .bind(conversationId, c.kind, c.title, c.directKey, c.createdBy, c.createdAt),
+    );
+  }
+  if (batch.participants.length > 0) {
+    statements.push(d1.prepare(UPSERT_PARTICIPANTS).bind(conversationId, JSON.stringify(batch.participants)));
+  }
   if (batch.messages.length > 0) {
     const rows = batch.messages.map(
       ({ id, seq, senderId, body, clientId, createdAt, editedAt, deletedAt }) => ({

@@ -1,7 +1,27 @@
+import { CloseCode } from "../protocol/close-codes";
+
 /**
- * What the objects keep per WebSocket, and how they send. The attachment survives hibernation
- * (it is stored with the socket), so nothing about a socket lives only in memory.
+ * The socket code both objects share: the internal upgrade contract with the Worker, accepting and
+ * closing sockets, the checks every frame passes, and the live set of sockets. The attachment
+ * survives hibernation (it is stored with the socket), so nothing about a socket lives only in memory.
  */
+
+/**
+ * Headers the Worker sets on the internal WebSocket upgrade request to an object (clients cannot
+ * reach an object directly): the verified caller, never the client's word for it.
+ */
+export const UPGRADE_HEADERS = {
+  userId: "x-chat-user",
+  tokenExp: "x-chat-token-exp",
+} as const;
+
+/** The caller of an internal upgrade request, as the Worker verified it. */
+export function upgradeCaller(request: Request): { userId: string; tokenExp: number } {
+  return {
+    userId: request.headers.get(UPGRADE_HEADERS.userId) ?? "",
+    tokenExp: Number(request.headers.get(UPGRADE_HEADERS.tokenExp)),
+  };
+}
 
 export interface SocketAttachment {
   /** Namespaced so a socket accepted by other code is never mistaken for ours. */
@@ -13,7 +33,7 @@ export interface SocketAttachment {
   batch: boolean;
 }
 
-export function readAttachment(ws: WebSocket): SocketAttachment | null {
+function readAttachment(ws: WebSocket): SocketAttachment | null {
   let value: unknown;
   try {
     value = ws.deserializeAttachment();
@@ -39,12 +59,66 @@ export function safeSend(ws: WebSocket, data: string): boolean {
   }
 }
 
-export function safeClose(ws: WebSocket, code: number, reason: string): void {
+function safeClose(ws: WebSocket, code: number, reason: string): void {
   try {
     ws.close(code, reason);
   } catch {
     // Already closed or closing: nothing left to do.
   }
+}
+
+/**
+ * Accepts a hibernatable socket for a user: tagged with the user id, its attachment stored with it
+ * and tracked in `sockets`. Returns the 101 response that hands the client end to the caller.
+ */
+export function acceptSocket(
+  ctx: DurableObjectState,
+  sockets: SocketSet,
+  attachment: Omit<SocketAttachment, "chat">,
+): { server: WebSocket; response: Response } {
+  const { 0: client, 1: server } = new WebSocketPair();
+  const a: SocketAttachment = { chat: 1, ...attachment };
+  ctx.acceptWebSocket(server, [a.userId]);
+  server.serializeAttachment(a);
+  sockets.add(server, a);
+  return { server, response: new Response(null, { status: 101, webSocket: client }) };
+}
+
+/** Closes a socket with a close code of API.md and forgets it; returns what it was. */
+export function closeSocket(
+  sockets: SocketSet,
+  ws: WebSocket,
+  code: number,
+  reason: string,
+): SocketAttachment | undefined {
+  safeClose(ws, code, reason);
+  return sockets.remove(ws);
+}
+
+/**
+ * The checks every frame passes before it is read, the same on both objects: a frame over
+ * MAX_FRAME_BYTES closes the socket with 1009, a frame after the token expired closes it with 4401.
+ * Returns the socket's attachment when the frame may be read; null when it is not our socket or
+ * it was closed (then `closed` is called with its attachment).
+ */
+export function admitFrame(
+  sockets: SocketSet,
+  ws: WebSocket,
+  message: string | ArrayBuffer,
+  maxFrameBytes: number,
+  closed?: (attachment: SocketAttachment) => void,
+): SocketAttachment | null {
+  const attachment = sockets.get(ws);
+  if (!attachment) return null; // not a socket this object accepted
+  if (frameExceeds(message, maxFrameBytes)) {
+    closeSocket(sockets, ws, CloseCode.frameTooLarge, `frames are limited to ${maxFrameBytes} bytes`);
+  } else if (Date.now() / 1000 >= attachment.tokenExp) {
+    closeSocket(sockets, ws, CloseCode.tokenInvalid, "token expired");
+  } else {
+    return attachment;
+  }
+  closed?.(attachment);
+  return null;
 }
 
 /**
@@ -60,7 +134,7 @@ export function replyToClose(ws: WebSocket, code: number): void {
  * Whether a frame's UTF-8 size is over `max` bytes. A string's UTF-8 size is between its UTF-16
  * length and three times it, so the encoder only runs for frames near the limit.
  */
-export function frameExceeds(message: string | ArrayBuffer, max: number): boolean {
+function frameExceeds(message: string | ArrayBuffer, max: number): boolean {
   if (typeof message !== "string") return message.byteLength > max;
   if (message.length > max) return true;
   if (message.length * 3 <= max) return false;

@@ -1,63 +1,140 @@
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
-import { createGroup, decodeCursor, findOrCreateDirect, listInbox } from "../db/conversations";
+import { decodeCursor, findDirectConversationId, listInbox } from "../db/conversations";
 import { findUsersByIds } from "../db/users";
-import { ROOM_HEADERS } from "../durable/conversation-room";
+import type { NewConversation } from "../durable/room/membership";
+import { type RoomStub, callRoom, isConversationId, roomOf } from "../durable/room/stub";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
-import { newId, nowIso } from "../ids";
+import { directConversationId, newId, nowIso } from "../ids";
 import type { User } from "../protocol/models";
 import { requestSchemas } from "../protocol/requests";
+import type { ConversationCreated, MessageResponse } from "../protocol/responses";
 import { jsonBody, queryOf } from "../validation";
-import { callRoom, isConversationId, roomOf } from "./rooms";
-import { assertWebSocketRequest } from "./websocket-guard";
+import { forwardUpgrade, webSocketGuard } from "./websocket";
 
 const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
 
-/** Looks up every id; a missing one is a 422 naming it (the body is well-formed but wrong). */
-async function requireUsers(env: Env, ids: string[], path: string): Promise<User[]> {
-  const found = await findUsersByIds(openDb(env.DB), ids);
-  const known = new Set(found.map((u) => u.id));
-  const missing = ids.filter((id) => !known.has(id));
+/** The conversation a `/:id` route acts on, and who asks: resolved once, by `oneConversation`. */
+interface RoomEnv extends AppEnv {
+  Variables: AppEnv["Variables"] & { room: { stub: RoomStub; userId: string } };
+}
+
+/** An id that cannot exist is the 404 of a conversation that does not; no object is made for it. */
+function conversationIdOf(id: string | undefined): string {
+  if (id === undefined || !isConversationId(id)) throw notFound("Conversation not found");
+  return id;
+}
+
+/**
+ * The people of a new conversation, the caller first: every other id must exist (a missing one is
+ * a 422 naming it: the body is well-formed but wrong).
+ */
+async function peopleOf(env: Env, me: string, others: string[]): Promise<User[]> {
+  const found = new Map((await findUsersByIds(openDb(env.DB), [me, ...others])).map((u) => [u.id, u]));
+  const missing = others.filter((id) => !found.has(id));
   if (missing.length > 0) {
     throw new ApiError("validation_failed", "Unknown users", {
-      details: missing.slice(0, 20).map((id) => ({ path, message: `unknown user ${id}` })),
+      details: missing.slice(0, 20).map((id) => ({ path: "participantIds", message: `unknown user ${id}` })),
     });
   }
-  return found;
+  const caller = found.get(me);
+  if (!caller) throw notFound("User not found");
+  return [caller, ...others.flatMap((id) => found.get(id) ?? [])];
 }
+
+/** Resolves `/:id` once: the caller and the conversation's room. */
+const oneConversation = createMiddleware<RoomEnv>(async (c, next) => {
+  const id = conversationIdOf(c.req.param("id"));
+  c.set("room", { stub: roomOf(c.env, id), userId: c.get("auth").userId });
+  await next();
+});
+
+/** The routes of one conversation, mounted at `/:id` behind `oneConversation`. */
+const conversation = new Hono<RoomEnv>()
+  .use(oneConversation)
+  .get("/", async (c) => {
+    const { stub, userId } = c.var.room;
+    return c.json(await callRoom(stub.view(userId)));
+  })
+  .delete("/", async (c) => {
+    const { stub, userId } = c.var.room;
+    await callRoom(stub.removeFromInbox(userId));
+    return c.body(null, 204);
+  })
+  .post(
+    "/participants",
+    jsonBody((c) => schemas(c).addParticipants),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      // Membership first, so a non-participant learns nothing about which user ids exist.
+      await callRoom(stub.view(userId));
+      const ids = [...new Set(c.req.valid("json").userIds)];
+      const found = await findUsersByIds(openDb(c.env.DB), ids);
+      const known = new Set(found.map((u) => u.id));
+      const missing = ids.filter((id) => !known.has(id));
+      if (missing.length > 0) {
+        throw new ApiError("validation_failed", "Unknown users", {
+          details: missing.slice(0, 20).map((id) => ({ path: "userIds", message: `unknown user ${id}` })),
+        });
+      }
+      return c.json(await callRoom(stub.addMembers(userId, found)));
+    },
+  )
+  .get(
+    "/messages",
+    queryOf((c) => schemas(c).historyQuery),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      return c.json(await callRoom(stub.history(userId, c.req.valid("query"))));
+    },
+  )
+  .post(
+    "/messages",
+    jsonBody((c) => schemas(c).sendMessage),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      const { body, clientId } = c.req.valid("json");
+      const result = await callRoom(stub.send(userId, { body, clientId }, { awaitMirror: true }));
+      return c.json({ message: result.message } satisfies MessageResponse, result.created ? 201 : 200);
+    },
+  )
+  .patch(
+    "/messages/:messageId",
+    jsonBody((c) => schemas(c).editMessage),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      const message = await callRoom(stub.edit(userId, c.req.param("messageId"), c.req.valid("json").body));
+      return c.json({ message } satisfies MessageResponse);
+    },
+  )
+  .delete("/messages/:messageId", async (c) => {
+    const { stub, userId } = c.var.room;
+    await callRoom(stub.remove(userId, c.req.param("messageId")));
+    return c.body(null, 204);
+  })
+  .post(
+    "/read",
+    jsonBody((c) => schemas(c).markRead),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      await callRoom(stub.markRead(userId, c.req.valid("json").seq));
+      return c.body(null, 204);
+    },
+  );
 
 export const conversationRoutes = new Hono<AppEnv>()
   // The WebSocket route checks the upgrade and Origin before the token (which may be in the query).
-  .get(
-    "/:id/ws",
-    async (c, next) => {
-      assertWebSocketRequest(c);
-      await next();
-    },
-    requireAuth({ allowQueryCredentials: true }),
-    async (c) => {
-      const id = c.req.param("id");
-      if (!isConversationId(id)) throw notFound("Conversation not found");
-      const { userId, expiresAt } = c.get("auth");
-      const url = new URL("https://room/ws");
-      const since = c.req.query("since");
-      if (since !== undefined) url.searchParams.set("since", since);
-      if (c.req.query("batch") === "1") url.searchParams.set("batch", "1");
-      const headers = new Headers({ upgrade: "websocket" });
-      headers.set(ROOM_HEADERS.conversationId, id);
-      headers.set(ROOM_HEADERS.userId, userId);
-      headers.set(ROOM_HEADERS.tokenExp, String(expiresAt));
-      return roomOf(c.env, id).fetch(new Request(url, { headers }));
-    },
+  .get("/:id/ws", webSocketGuard, requireAuth({ allowQueryCredentials: true }), (c) =>
+    forwardUpgrade(c, roomOf(c.env, conversationIdOf(c.req.param("id"))), {
+      since: c.req.query("since"),
+      batch: c.req.query("batch") === "1" ? "1" : undefined,
+    }),
   )
   .use(requireAuth())
-  .use("/:id/*", async (c, next) => {
-    if (!isConversationId(c.req.param("id") ?? "")) throw notFound("Conversation not found");
-    await next();
-  })
   .get(
     "/",
     queryOf((c) => schemas(c).inboxQuery),
@@ -90,129 +167,29 @@ export const conversationRoutes = new Hono<AppEnv>()
           details: [{ path: "participantIds", message: "too many participants" }],
         });
       }
-      await requireUsers(c.env, others, "participantIds");
-      const db = openDb(c.env.DB);
-      const now = nowIso();
-      let id: string;
-      let created: boolean;
+      const members = await peopleOf(c.env, me, others);
       const [onlyOther] = others;
-      if (others.length === 1 && onlyOther !== undefined && body.title === undefined) {
-        ({ id, created } = await findOrCreateDirect(db, me, onlyOther, newId("c"), now));
+      const direct = others.length === 1 && onlyOther !== undefined && body.title === undefined;
+      let id: string;
+      let snapshot: NewConversation | null;
+      const createdAt = nowIso();
+      if (direct) {
+        // One direct conversation per pair: its id is derived from the pair, so racing first
+        // requests meet in one room, which creates it once. A pair's conversation from before
+        // (random id, in D1's directory) is kept.
+        const existing = await findDirectConversationId(openDb(c.env.DB), me, onlyOther);
+        id = existing ?? (await directConversationId(me, onlyOther));
+        snapshot = existing ? null : { kind: "direct", title: null, createdBy: me, createdAt, members };
       } else {
         id = newId("c");
-        created = true;
-        await createGroup(db, id, me, [me, ...others], body.title ?? null, now);
+        snapshot = { kind: "group", title: body.title ?? null, createdBy: me, createdAt, members };
       }
-      const caller = { conversationId: id, userId: me };
-      const room = roomOf(c.env, id);
-      const result =
-        body.body === undefined
-          ? undefined
-          : await callRoom(() =>
-              room.send(caller, { body: body.body ?? "", clientId: body.clientId }, { awaitMirror: true }),
-            );
-      if (created)
-        c.executionCtx.waitUntil(
-          callRoom(() => room.announce(caller, [me, ...others])).catch(() => undefined),
-        );
-      const conversation = await callRoom(() => room.view(caller));
-      return c.json(
-        result ? { conversation, message: result.message } : { conversation },
-        created ? 201 : 200,
-      );
+      const first = body.body === undefined ? null : { body: body.body, clientId: body.clientId };
+      const opened = await callRoom(roomOf(c.env, id).open(me, snapshot, first));
+      const result: ConversationCreated = opened.message
+        ? { conversation: opened.conversation, message: opened.message }
+        : { conversation: opened.conversation };
+      return c.json(result, opened.created ? 201 : 200);
     },
   )
-  .get("/:id", async (c) => {
-    const id = c.req.param("id");
-    return c.json(
-      await callRoom(() => roomOf(c.env, id).view({ conversationId: id, userId: c.get("auth").userId })),
-    );
-  })
-  .delete("/:id", async (c) => {
-    const id = c.req.param("id");
-    await callRoom(() =>
-      roomOf(c.env, id).removeFromInbox({ conversationId: id, userId: c.get("auth").userId }),
-    );
-    return c.body(null, 204);
-  })
-  .post(
-    "/:id/participants",
-    jsonBody((c) => schemas(c).addParticipants),
-    async (c) => {
-      const id = c.req.param("id");
-      const caller = { conversationId: id, userId: c.get("auth").userId };
-      const room = roomOf(c.env, id);
-      // Membership first, so a non-participant learns nothing about which user ids exist.
-      await callRoom(() => room.view(caller));
-      const ids = [...new Set(c.req.valid("json").userIds)];
-      const users = await requireUsers(c.env, ids, "userIds");
-      return c.json(await callRoom(() => room.addMembers(caller, users)));
-    },
-  )
-  .get(
-    "/:id/messages",
-    queryOf((c) => schemas(c).historyQuery),
-    async (c) => {
-      const id = c.req.param("id");
-      const q = c.req.valid("query");
-      const page = await callRoom(() =>
-        roomOf(c.env, id).history({ conversationId: id, userId: c.get("auth").userId }, q),
-      );
-      return c.json(page);
-    },
-  )
-  .post(
-    "/:id/messages",
-    jsonBody((c) => schemas(c).sendMessage),
-    async (c) => {
-      const id = c.req.param("id");
-      const { body, clientId } = c.req.valid("json");
-      const result = await callRoom(() =>
-        roomOf(c.env, id).send(
-          { conversationId: id, userId: c.get("auth").userId },
-          { body, clientId },
-          { awaitMirror: true },
-        ),
-      );
-      return c.json({ message: result.message }, result.created ? 201 : 200);
-    },
-  )
-  .patch(
-    "/:id/messages/:messageId",
-    jsonBody((c) => schemas(c).editMessage),
-    async (c) => {
-      const id = c.req.param("id");
-      const message = await callRoom(() =>
-        roomOf(c.env, id).edit(
-          { conversationId: id, userId: c.get("auth").userId },
-          c.req.param("messageId"),
-          c.req.valid("json").body,
-        ),
-      );
-      return c.json({ message });
-    },
-  )
-  .delete("/:id/messages/:messageId", async (c) => {
-    const id = c.req.param("id");
-    await callRoom(() =>
-      roomOf(c.env, id).remove(
-        { conversationId: id, userId: c.get("auth").userId },
-        c.req.param("messageId"),
-      ),
-    );
-    return c.body(null, 204);
-  })
-  .post(
-    "/:id/read",
-    jsonBody((c) => schemas(c).markRead),
-    async (c) => {
-      const id = c.req.param("id");
-      await callRoom(() =>
-        roomOf(c.env, id).markRead(
-          { conversationId: id, userId: c.get("auth").userId },
-          c.req.valid("json").seq,
-        ),
-      );
-      return c.body(null, 204);
-    },
-  );
+  .route("/:id", conversation);

@@ -8,7 +8,7 @@ import type { AppEnv } from "../env";
 import { notFound } from "../errors";
 import { requestSchemas } from "../protocol/requests";
 import { jsonBody, queryOf } from "../validation";
-import { refreshProfileInRooms } from "./profile-sync";
+import { refreshProfileInRooms } from "../durable/room/profile-sync";
 
 const searchQuery = (limits: Limits) =>
   z.object({

@@ -9,7 +9,7 @@ import { notFound } from "../../errors";
 import type { Me, MintedToken } from "../../protocol/models";
 import { externalIdSchema, requestSchemas } from "../../protocol/requests";
 import { jsonBody, parseOrThrow } from "../../validation";
-import { refreshProfileInRooms } from "../profile-sync";
+import { refreshProfileInRooms } from "../../durable/room/profile-sync";
 
 /** The user's id in the host application, from the path: checked like any other input. */
 function externalIdOf(c: { env: Env; req: { param(name: "externalId"): string } }): string {

@@ -1,0 +1,350 @@
+import { DurableObject } from "cloudflare:workers";
+import { ApiError, type RpcResult, rpcFailure } from "../../errors";
+import { describeError, log } from "../../log";
+import { CloseCode } from "../../protocol/close-codes";
+import { type ClientFrame, PING, PONG, type RoomEvent, parseClientFrame } from "../../protocol/frames";
+import type { Conversation, Message, User } from "../../protocol/models";
+import type { HistoryQuery } from "../../protocol/requests";
+import type { HistoryPage } from "../../protocol/responses";
+import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
+import { fanOutGroup, sendError, sendWelcome } from "./fan-out";
+import type { CommittedGroup } from "./group-commit";
+import type { NewConversation } from "./membership";
+import { type RoomParts, roomParts } from "./parts";
+import type { MemberRow, StoredMessage } from "./storage";
+
+export interface SendResult {
+  message: Message;
+  /** False when the clientId had been used: the original message is returned, nothing is stored. */
+  created: boolean;
+}
+
+export interface Opened {
+  conversation: Conversation;
+  message: Message | null;
+  created: boolean;
+}
+
+/**
+ * One conversation, named by its id (`ctx.id.name`): the single writer of its messages and its
+ * membership. This class only receives (RPC from the Worker, socket frames, the alarm), delegates
+ * to the modules of this folder and replies; see the README's "How it works" for the whole.
+ */
+export class ConversationRoom extends DurableObject<Env> {
+  private readonly limits: RoomParts["limits"];
+  private readonly state: RoomParts["state"];
+  private readonly sockets: RoomParts["sockets"];
+  private readonly alarms: RoomParts["alarms"];
+  private readonly presence: RoomParts["presence"];
+  private readonly typing: RoomParts["typing"];
+  private readonly notifier: RoomParts["notifier"];
+  private readonly outbox: RoomParts["outbox"];
+  private readonly membership: RoomParts["membership"];
+  private readonly commits: RoomParts["commits"];
+  private readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ({
+      limits: this.limits,
+      state: this.state,
+      sockets: this.sockets,
+      alarms: this.alarms,
+      presence: this.presence,
+      typing: this.typing,
+      notifier: this.notifier,
+      outbox: this.outbox,
+      membership: this.membership,
+      commits: this.commits,
+    } = roomParts(ctx, env, this.flushPending));
+    // Keep-alives are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  // ---- RPC methods, called by the Worker with a verified user id ----
+
+  /**
+   * Creates the conversation from the Worker's snapshot unless it exists (`snapshot` null: it must
+   * exist), sends the first message if there is one, and tells the members' inboxes when created.
+   */
+  async open(
+    userId: string,
+    snapshot: NewConversation | null,
+    first: { body: string; clientId?: string | undefined } | null,
+  ): Promise<RpcResult<Opened>> {
+    return this.guard(async () => {
+      const created = snapshot !== null && this.membership.create(snapshot);
+      if (!created) await this.ready();
+      this.flushPending();
+      const member = this.state.requireMember(userId);
+      const message = first ? (await this.sendAs(member, first, true)).message : null;
+      if (created && !first) await this.outbox.flushForRest();
+      if (created) this.ctx.waitUntil(this.notifier.announceCreated(this.state.activeMemberIds()));
+      return { conversation: this.state.viewFor(member), message, created };
+    });
+  }
+
+  async view(userId: string): Promise<RpcResult<Conversation>> {
+    return this.asMember(userId, (member) => this.state.viewFor(member));
+  }
+
+  async send(
+    userId: string,
+    input: { body: string; clientId?: string | undefined },
+    options: { awaitMirror?: boolean } = {},
+  ): Promise<RpcResult<SendResult>> {
+    return this.asMember(userId, (member) => this.sendAs(member, input, options.awaitMirror === true));
+  }
+
+  async edit(userId: string, messageId: string, body: string): Promise<RpcResult<Message>> {
+    return this.asMember(userId, async (member) => {
+      const view = this.publishChange(this.commits.edit(member.id, messageId, body), "message.updated");
+      await this.outbox.flushForRest();
+      return view;
+    });
+  }
+
+  async remove(userId: string, messageId: string): Promise<RpcResult<Message>> {
+    return this.asMember(userId, async (member) => {
+      const { message, changed } = this.commits.remove(member.id, messageId);
+      const view = changed ? this.publishChange(message, "message.deleted") : this.messageView(message);
+      await this.outbox.flushForRest();
+      return view;
+    });
+  }
+
+  async history(userId: string, query: HistoryQuery): Promise<RpcResult<HistoryPage>> {
+    return this.asMember(userId, () => this.state.historyPage(query));
+  }
+
+  async markRead(userId: string, seq: number): Promise<RpcResult<void>> {
+    return this.asMember(userId, async (member) => {
+      if (this.applyRead(member, seq, null)) await this.outbox.flushForRest();
+    });
+  }
+
+  /** Groups only: adds users (checked to exist by the Worker) and announces it to them. */
+  async addMembers(userId: string, users: User[]): Promise<RpcResult<Conversation>> {
+    return this.asMember(userId, async () => {
+      const fresh = this.membership.add(users);
+      if (fresh.length > 0) {
+        await this.outbox.flushForRest();
+        await this.notifier.announceCreated(fresh.map((u) => u.id));
+        this.notifier.queue("all");
+      }
+      return this.state.viewFor(this.state.requireMember(userId));
+    });
+  }
+
+  /**
+   * Takes the conversation out of the caller's inbox: a group is left (their sockets close with
+   * 4403), a direct conversation is hidden until its next message.
+   */
+  async removeFromInbox(userId: string): Promise<RpcResult<void>> {
+    return this.asMember(userId, async (member) => {
+      if (this.state.requireMeta().kind === "group") {
+        this.membership.leave(member);
+        this.sockets.closeUser(member.id, CloseCode.notParticipant, "left the conversation");
+        this.presence.left(member.id);
+        this.notifier.queue("all");
+      } else {
+        this.membership.hide(member);
+      }
+      await this.outbox.flushForRest();
+      await this.notifier.announceRemoved(member.id);
+    });
+  }
+
+  /** A member changed their profile: later events and history carry the new one. */
+  async updateProfile(user: User): Promise<void> {
+    await this.ready();
+    this.membership.updateProfile(user);
+  }
+
+  // ---- WebSockets (Hibernation API) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    const { userId, tokenExp } = upgradeCaller(request);
+    try {
+      await this.ready();
+      const member = this.state.requireMember(userId);
+      this.flushPending(); // the replay reads committed messages
+      const params = new URL(request.url).searchParams;
+      const since = parseSince(params.get("since"));
+      const batch = params.get("batch") === "1";
+      const { server, response } = acceptSocket(this.ctx, this.sockets, {
+        userId: member.id,
+        tokenExp,
+        batch,
+      });
+      const { id, lastSeq } = this.state;
+      const missed = since === null ? [] : this.state.messagesAfter(since, this.limits.replayLimit);
+      sendWelcome(
+        server,
+        { type: "ready", conversationId: id, lastSeq, online: this.presence.online() },
+        missed,
+        this.messageView,
+      );
+      this.presence.arrived(server, member.id);
+      return response;
+    } catch (err) {
+      if (err instanceof ApiError) return err.toResponse();
+      log("error", "room_upgrade_failed", { conversationId: this.state.id, ...describeError(err) });
+      return new ApiError("internal", "Internal error").toResponse();
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const attachment = admitFrame(this.sockets, ws, data, this.limits.maxFrameBytes, this.presence.departed);
+    if (!attachment) return;
+    const member = this.state.members.get(attachment.userId);
+    if (!member?.active) {
+      this.presence.departed(closeSocket(this.sockets, ws, CloseCode.notParticipant, "not a participant"));
+      return;
+    }
+    const frame = parseClientFrame(data);
+    if (frame.type === "invalid") {
+      sendError(ws, frame.code, frame.message, frame.clientId);
+      return;
+    }
+    try {
+      this.handleFrame(ws, member, frame);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        sendError(ws, err.code, err.message, frame.type === "send" ? frame.clientId : undefined);
+      } else {
+        log("error", "room_frame_failed", { conversationId: this.state.id, ...describeError(err) });
+        sendError(ws, "internal", "Internal error");
+      }
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.presence.departed(this.sockets.remove(ws));
+    replyToClose(ws, code);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.presence.departed(this.sockets.remove(ws));
+  }
+
+  /** One alarm, two clocks: the inbox notices' window and the D1 outbox (flush and retry). */
+  override async alarm(): Promise<void> {
+    this.alarms.fired();
+    if (!this.state.exists) return;
+    this.flushPending();
+    await this.notifier.sendIfDue();
+    await this.outbox.flush();
+  }
+
+  // ---- delegation ----
+
+  private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
+    switch (frame.type) {
+      case "send":
+        // Sends leave the group open: frames arriving together are committed together.
+        this.commits.accept(member.id, frame.body, frame.clientId, ws);
+        return;
+      case "typing":
+        if (!this.typing.allow(member.id, frame.active)) return;
+        this.sockets.broadcast(
+          JSON.stringify({ type: "typing", userId: member.id, active: frame.active } satisfies RoomEvent),
+          { exceptUser: member.id },
+        );
+        return;
+    }
+    // Edits, deletes and reads act on committed state: the open group is committed first.
+    this.flushPending();
+    switch (frame.type) {
+      case "edit":
+        this.publishChange(this.commits.edit(member.id, frame.messageId, frame.body), "message.updated");
+        break;
+      case "delete": {
+        const { message, changed } = this.commits.remove(member.id, frame.messageId);
+        if (changed) this.publishChange(message, "message.deleted");
+        break;
+      }
+      case "read":
+        if (!this.applyRead(member, frame.seq, ws)) return;
+        break;
+    }
+    this.outbox.queue();
+  }
+
+  private async sendAs(
+    member: MemberRow,
+    input: { body: string; clientId?: string | undefined },
+    awaitMirror: boolean,
+  ): Promise<SendResult> {
+    const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null);
+    this.publish(group);
+    if (own.created && awaitMirror) await this.outbox.flushForRest();
+    return { message: this.messageView(own.message), created: own.created };
+  }
+
+  /** Commits the open group of sends, if any, and delivers it (also the group timer's callback). */
+  private readonly flushPending = (): void => {
+    this.publish(this.commits.commit());
+  };
+
+  private publish(group: CommittedGroup): void {
+    if (group.sends.length === 0) return;
+    fanOutGroup(this.sockets, group, this.messageView);
+    if (group.stored === 0) return;
+    this.outbox.queue();
+    this.notifier.queue("all");
+  }
+
+  private publishChange(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
+    const message = this.messageView(updated);
+    this.sockets.broadcast(JSON.stringify({ type, message } satisfies RoomEvent));
+    if (updated.seq === this.state.lastSeq) this.notifier.queue("all");
+    return message;
+  }
+
+  /** Moves a read position; tells the other sockets and the reader's inbox. False if it did not move. */
+  private applyRead(member: MemberRow, seq: number, from: WebSocket | null): boolean {
+    const at = this.commits.read(member, seq);
+    if (at === null) return false;
+    this.sockets.broadcast(JSON.stringify({ type: "read", userId: member.id, seq: at } satisfies RoomEvent), {
+      except: from ?? undefined,
+    });
+    this.notifier.queue([member.id]);
+    return true;
+  }
+
+  private ready(): Promise<void> {
+    return this.state.ensureLoaded(this.ctx, () => this.membership.loadFromDirectory(this.env.DB));
+  }
+
+  private asMember<T>(userId: string, fn: (member: MemberRow) => T | Promise<T>): Promise<RpcResult<T>> {
+    return this.guard(async () => {
+      await this.ready();
+      this.flushPending();
+      return fn(this.state.requireMember(userId));
+    });
+  }
+
+  /** Expected failures travel back as values (see RpcResult); anything else is a bug, logged. */
+  private async guard<T>(fn: () => Promise<T>): Promise<RpcResult<T>> {
+    try {
+      return { ok: true, value: await fn() };
+    } catch (err) {
+      if (err instanceof ApiError) return rpcFailure(err);
+      log("error", "room_rpc_failed", { conversationId: this.state.id, ...describeError(err) });
+      throw err;
+    }
+  }
+}
+
+/** The `since` of an upgrade: null when absent, else a non-negative integer (422 before any upgrade). */
+function parseSince(value: string | null): number | null {
+  if (value === null || value === "") return null;
+  const since = Number(value);
+  if (!Number.isSafeInteger(since) || since < 0) {
+    throw new ApiError("validation_failed", "since must be a non-negative integer", {
+      details: [{ path: "since", message: "must be a non-negative integer" }],
+    });
+  }
+  return since;
+}

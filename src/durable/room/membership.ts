@@ -1,0 +1,108 @@
+import { openDb } from "../../db/client";
+import { loadDirectorySnapshot } from "../../db/conversations";
+import { ApiError } from "../../errors";
+import { directKeyOf, nowIso } from "../../ids";
+import type { User } from "../../protocol/models";
+import { CONVERSATION_DIRTY } from "./outbox";
+import type { RoomState } from "./state";
+import type { MemberRow, RoomStorage } from "./storage";
+
+/** What the Worker hands a room to create its conversation (the people are checked to exist). */
+export interface NewConversation {
+  kind: "direct" | "group";
+  title: string | null;
+  createdBy: string;
+  createdAt: string;
+  members: User[];
+}
+
+/**
+ * The room is the one writer of its membership: joins, leaves and hides are stored here first and
+ * reach D1's directory through the outbox (`changed` tells it), like messages.
+ */
+export class Membership {
+  constructor(
+    private readonly store: RoomStorage,
+    private readonly state: RoomState,
+    private readonly maxGroupSize: number,
+    /** Called after every change, so the outbox copies it. */
+    private readonly changed: () => void,
+  ) {}
+
+  /** Stores a new conversation and its members in one transaction; false if the room has one already. */
+  create(c: NewConversation): boolean {
+    if (this.state.exists) return false;
+    const [a, b] = c.members;
+    const directKey = c.kind === "direct" && a && b ? directKeyOf(a.id, b.id) : null;
+    this.store.transaction(() => {
+      this.store.writeMeta({
+        kind: c.kind,
+        title: c.title,
+        createdAt: c.createdAt,
+        createdBy: c.createdBy,
+        directKey,
+      });
+      for (const user of c.members) this.store.addMember(user, c.createdAt);
+      this.store.writeFlag(CONVERSATION_DIRTY, "1");
+    });
+    this.state.reload();
+    this.changed();
+    return true;
+  }
+
+  /**
+   * A room created before rooms owned membership finds its conversation in D1's directory, once.
+   * A conversation row without participants is not stored (a membership frozen empty could never
+   * be repaired): the room stays empty, answers 404, and looks again next time.
+   */
+  async loadFromDirectory(db: D1Database): Promise<void> {
+    const snapshot = await loadDirectorySnapshot(openDb(db), this.state.id);
+    if (!snapshot || snapshot.members.length === 0) return;
+    this.store.transaction(() => {
+      this.store.writeMeta(snapshot.conversation);
+      for (const m of snapshot.members) this.store.insertDirectoryMember(m);
+    });
+    this.state.reload();
+  }
+
+  /** Groups only: adds users (checked to exist by the Worker); returns the ones who were not members. */
+  add(users: User[]): User[] {
+    if (this.state.requireMeta().kind !== "group") {
+      throw new ApiError("validation_failed", "Participants can only be added to group conversations");
+    }
+    const fresh = users.filter((u) => !this.state.isActive(u.id));
+    if (this.state.activeCount + fresh.length > this.maxGroupSize) {
+      throw new ApiError("validation_failed", `A group has at most ${this.maxGroupSize} participants`, {
+        details: [{ path: "userIds", message: "too many participants" }],
+      });
+    }
+    if (fresh.length === 0) return fresh;
+    const now = nowIso();
+    this.store.transaction(() => {
+      for (const u of fresh) this.store.addMember(u, now);
+    });
+    this.state.reload();
+    this.changed();
+    return fresh;
+  }
+
+  /** A member leaves a group: they stay the author of their messages. */
+  leave(member: MemberRow): void {
+    this.store.markLeft(member.id, nowIso());
+    this.state.reload();
+    this.changed();
+  }
+
+  /** A direct conversation leaves the member's inbox until its next message. */
+  hide(member: MemberRow): void {
+    this.store.markHidden(member.id, this.state.lastSeq);
+    this.changed();
+  }
+
+  /** A member changed their profile: later events and history carry the new one. */
+  updateProfile(user: User): void {
+    if (!this.state.members.has(user.id)) return;
+    this.store.updateProfile(user);
+    this.state.reload();
+  }
+}

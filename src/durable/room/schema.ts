@@ -1,0 +1,64 @@
+/**
+ * The room's SQLite schema as ordered migrations. Rooms live for years and are woken with whatever
+ * schema they were last written with, so a change is a new entry at the end of MIGRATIONS (never an
+ * edit of an old one); each room runs the entries it has not run yet, in order, in one transaction.
+ */
+
+const MIGRATIONS: readonly string[] = [
+  // 1. The conversation's log. Written with IF NOT EXISTS because rooms created before versioning
+  //    have these tables and no version: for them this step changes nothing and records version 1.
+  `CREATE TABLE IF NOT EXISTS meta (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS members (
+     user_id TEXT PRIMARY KEY,
+     first_name TEXT NOT NULL,
+     last_name TEXT NOT NULL,
+     avatar_url TEXT,
+     active INTEGER NOT NULL,
+     last_read_seq INTEGER NOT NULL DEFAULT 0,
+     read_dirty INTEGER NOT NULL DEFAULT 0,
+     joined_at TEXT NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS messages (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     sender_id TEXT NOT NULL,
+     body TEXT NOT NULL,
+     client_id TEXT,
+     created_at TEXT NOT NULL,
+     edited_at TEXT,
+     deleted_at TEXT,
+     rev INTEGER NOT NULL DEFAULT 1,
+     dirty INTEGER NOT NULL DEFAULT 1
+   );
+   CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
+   CREATE INDEX IF NOT EXISTS messages_dirty ON messages (dirty) WHERE dirty = 1;
+   CREATE TABLE IF NOT EXISTS inbox_pending (
+     user_id TEXT PRIMARY KEY
+   );`,
+  // 2. The room owns membership: when a member left or hid the conversation, and whether D1's
+  //    participants row still has to be told (membership reaches D1 through the outbox).
+  `ALTER TABLE members ADD COLUMN left_at TEXT;
+   ALTER TABLE members ADD COLUMN hidden_at_seq INTEGER;
+   ALTER TABLE members ADD COLUMN member_dirty INTEGER NOT NULL DEFAULT 0;`,
+];
+
+/** The version a room reaches once migrated. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings a room's storage up to SCHEMA_VERSION; returns the version it found. */
+export function migrate(storage: DurableObjectStorage): number {
+  const sql = storage.sql;
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = sql.exec("SELECT version FROM schema_version").toArray()[0];
+  const found = typeof row?.version === "number" ? row.version : 0;
+  if (found >= MIGRATIONS.length) return found;
+  storage.transactionSync(() => {
+    for (const step of MIGRATIONS.slice(found)) sql.exec(step);
+    sql.exec("DELETE FROM schema_version");
+    sql.exec("INSERT INTO schema_version (version) VALUES (?)", MIGRATIONS.length);
+  });
+  return found;
+}

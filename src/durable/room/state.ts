@@ -1,0 +1,156 @@
+import { notFound } from "../../errors";
+import type { Conversation, Message, User } from "../../protocol/models";
+import type { HistoryQuery } from "../../protocol/requests";
+import type { HistoryPage } from "../../protocol/responses";
+import { conversationView, messageView } from "../../views";
+import type { MemberRow, RoomMeta, RoomStorage, StoredMessage } from "./storage";
+
+/** Inbox events of very large groups carry only this many participants (API.md leaves it open). */
+const INBOX_EVENT_PARTICIPANTS = 100;
+
+/**
+ * What the room holds in memory, rebuilt from its storage after every wake-up: the conversation,
+ * its members (with their profiles, so no event needs a query) and the latest seq; and the views
+ * built from them. The conversation id is the object's name: one identity, never passed in.
+ */
+export class RoomState {
+  meta: RoomMeta | null;
+  members = new Map<string, MemberRow>();
+  lastSeq = 0;
+  private activeCountCache: number | null = null;
+  private loading: Promise<void> | null = null;
+
+  constructor(
+    readonly id: string,
+    private readonly store: RoomStorage,
+    private readonly presenceMaxMembers: number,
+  ) {
+    this.meta = store.readMeta();
+    if (this.meta) this.reload();
+  }
+
+  get exists(): boolean {
+    return this.meta !== null;
+  }
+
+  /**
+   * A room with no conversation in storage runs `load` once (callers arriving meanwhile wait for
+   * it, and nothing else runs); a room that has one never calls it again.
+   */
+  async ensureLoaded(ctx: DurableObjectState, load: () => Promise<void>): Promise<void> {
+    if (this.meta) return;
+    this.loading ??= ctx.blockConcurrencyWhile(async () => {
+      if (!this.meta) await load();
+    });
+    try {
+      await this.loading;
+    } finally {
+      this.loading = null;
+    }
+  }
+
+  /** Re-reads the conversation and its members after storage changed them. */
+  reload(): void {
+    this.activeCountCache = null;
+    this.meta = this.store.readMeta();
+    this.members = new Map(this.store.members().map((m) => [m.id, m]));
+    this.lastSeq = this.store.lastSeq();
+  }
+
+  requireMeta(): RoomMeta {
+    if (!this.meta) throw notFound("Conversation not found");
+    return this.meta;
+  }
+
+  /** Non-participants get the same 404 as a conversation that does not exist. */
+  requireMember(userId: string): MemberRow {
+    const member = this.members.get(userId);
+    if (!member?.active) throw notFound("Conversation not found");
+    return member;
+  }
+
+  isActive(userId: string): boolean {
+    return this.members.get(userId)?.active === true;
+  }
+
+  get activeCount(): number {
+    if (this.activeCountCache === null) {
+      let n = 0;
+      for (const m of this.members.values()) if (m.active) n++;
+      this.activeCountCache = n;
+    }
+    return this.activeCountCache;
+  }
+
+  activeMemberIds(): string[] {
+    const ids: string[] = [];
+    for (const m of this.members.values()) if (m.active) ids.push(m.id);
+    return ids;
+  }
+
+  /**
+   * Presence events go to every socket whenever someone arrives or leaves: O(n²) as a room fills.
+   * Rooms over PRESENCE_MAX_MEMBERS skip them.
+   */
+  get presenceOn(): boolean {
+    return this.activeCount <= this.presenceMaxMembers;
+  }
+
+  messageView(m: StoredMessage): Message {
+    return messageView(this.id, m, this.members.get(m.senderId));
+  }
+
+  /**
+   * What every member's view of the conversation shares. Inbox events for very large groups carry
+   * only the first participants (`forInbox`), so one message does not ship the whole member list to
+   * every inbox.
+   */
+  sharedView(forInbox: boolean): Omit<Conversation, "unreadCount" | "lastReadSeq"> {
+    const meta = this.requireMeta();
+    const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
+    let participants: User[] = [...this.members.values()]
+      .filter((m) => m.active)
+      .toSorted((a, b) =>
+        a.joinedAt === b.joinedAt ? (a.id < b.id ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1,
+      )
+      .map(({ id, firstName, lastName, avatarUrl }) => ({ id, firstName, lastName, avatarUrl }));
+    if (forInbox) participants = participants.slice(0, INBOX_EVENT_PARTICIPANTS);
+    return {
+      id: this.id,
+      kind: meta.kind,
+      title: meta.title,
+      participants,
+      createdAt: meta.createdAt,
+      updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
+      lastSeq: this.lastSeq,
+      lastMessage: last ? this.messageView(last) : null,
+    };
+  }
+
+  /** Messages with seq > `after`, ascending, at most `limit` (a reconnecting socket's replay). */
+  messagesAfter(after: number, limit: number): StoredMessage[] {
+    return this.store.messagesAfter(after, limit);
+  }
+
+  /**
+   * One page of history, read from the room's own log: an acknowledged message is in the very next
+   * read, whatever D1's state. Without a cursor, the latest page.
+   */
+  historyPage(query: HistoryQuery): HistoryPage {
+    const { limit } = query;
+    if (query.after !== undefined) {
+      const rows = this.store.messagesAfter(query.after, limit + 1);
+      return { messages: rows.slice(0, limit).map((m) => this.messageView(m)), hasMore: rows.length > limit };
+    }
+    const rows = this.store.messagesBefore(query.before ?? this.lastSeq + 1, limit + 1);
+    return {
+      messages: rows.slice(Math.max(0, rows.length - limit)).map((m) => this.messageView(m)),
+      hasMore: rows.length > limit,
+    };
+  }
+
+  /** The conversation as one member sees it (their unread count and read position). */
+  viewFor(member: MemberRow, shared = this.sharedView(false)): Conversation {
+    return conversationView(shared, shared.participants, shared.lastMessage, member.lastReadSeq);
+  }
+}

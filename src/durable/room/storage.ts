@@ -1,0 +1,342 @@
+import type { DirectoryMember } from "../../db/conversations";
+import type { MirroredParticipant } from "../../db/mirror";
+import type { User } from "../../protocol/models";
+import type { MessageFields } from "../../views";
+import { migrate } from "./schema";
+
+/**
+ * The conversation's own durable log and membership in the object's SQLite storage. Writes here are
+ * local and covered by the output gate, so an ack sent after them is only released once they are
+ * durable. D1 receives a copy through the outbox (outbox.ts), which reads the dirty rows here.
+ */
+
+export interface RoomMeta {
+  kind: "direct" | "group";
+  title: string | null;
+  createdAt: string;
+  createdBy: string;
+  /** Direct conversations: the pair's key in D1's directory (one direct conversation per pair). */
+  directKey?: string | null;
+}
+
+export interface MemberRow extends User {
+  active: boolean;
+  lastReadSeq: number;
+  joinedAt: string;
+}
+
+/** A message as the room stores it (the sender is an id; views add the profile). */
+export type StoredMessage = MessageFields;
+
+/** A message row with its outbox revision (bumped by every change, cleared once D1 has it). */
+export interface OutboxMessage extends StoredMessage {
+  rev: number;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+const str = (v: SqlStorageValue | undefined): string => (typeof v === "string" ? v : String(v ?? ""));
+const strOrNull = (v: SqlStorageValue | undefined): string | null => (typeof v === "string" ? v : null);
+const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
+
+/** How a (sender, clientId) pair is keyed in maps: the pair is what must be unique. */
+export const clientKey = (senderId: string, clientId: string): string => `${senderId}\n${clientId}`;
+
+const MESSAGE_COLUMNS = "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at";
+
+function toMessage(r: Row): StoredMessage {
+  return {
+    seq: num(r.seq),
+    id: str(r.id),
+    senderId: str(r.sender_id),
+    body: str(r.body),
+    clientId: strOrNull(r.client_id),
+    createdAt: str(r.created_at),
+    editedAt: strOrNull(r.edited_at),
+    deletedAt: strOrNull(r.deleted_at),
+  };
+}
+
+function toMember(r: Row): MemberRow {
+  return {
+    id: str(r.user_id),
+    firstName: str(r.first_name),
+    lastName: str(r.last_name),
+    avatarUrl: strOrNull(r.avatar_url),
+    active: num(r.active) === 1,
+    lastReadSeq: num(r.last_read_seq),
+    joinedAt: str(r.joined_at),
+  };
+}
+
+export class RoomStorage {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    migrate(storage);
+  }
+
+  /** Runs `fn` as one SQLite transaction: all of it is durable together, or none of it. */
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
+  readMeta(): RoomMeta | null {
+    const row = this.sql.exec("SELECT value FROM meta WHERE key = 'room'").toArray()[0];
+    if (!row) return null;
+    const { kind, title, createdAt, createdBy, directKey } = JSON.parse(str(row.value)) as RoomMeta;
+    return { kind, title, createdAt, createdBy, directKey: directKey ?? null };
+  }
+
+  writeMeta(meta: RoomMeta): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('room', ?)", JSON.stringify(meta));
+  }
+
+  readFlag(key: string): string | null {
+    const row = this.sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row ? str(row.value) : null;
+  }
+
+  writeFlag(key: string, value: string | null): void {
+    if (value === null) this.sql.exec("DELETE FROM meta WHERE key = ?", key);
+    else this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+
+  members(): MemberRow[] {
+    return this.sql.exec("SELECT * FROM members").toArray().map(toMember);
+  }
+
+  /** Adds a member, or brings a former one back (their join time and read position stay). */
+  addMember(user: User, joinedAt: string): void {
+    this.sql.exec(
+      `INSERT INTO members (user_id, first_name, last_name, avatar_url, active, joined_at, member_dirty)
+       VALUES (?, ?, ?, ?, 1, ?, 1)
+       ON CONFLICT (user_id) DO UPDATE SET active = 1, left_at = NULL, hidden_at_seq = NULL,
+         member_dirty = 1, first_name = excluded.first_name, last_name = excluded.last_name,
+         avatar_url = excluded.avatar_url`,
+      user.id,
+      user.firstName,
+      user.lastName,
+      user.avatarUrl,
+      joinedAt,
+    );
+  }
+
+  /** Stores a member exactly as D1 has them: nothing to copy back. */
+  insertDirectoryMember(m: DirectoryMember): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO members (user_id, first_name, last_name, avatar_url, active, last_read_seq,
+         joined_at, left_at, hidden_at_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.id,
+      m.firstName,
+      m.lastName,
+      m.avatarUrl,
+      m.leftAt === null ? 1 : 0,
+      m.lastReadSeq,
+      m.joinedAt,
+      m.leftAt,
+      m.hiddenAtSeq,
+    );
+  }
+
+  updateProfile(user: User): void {
+    this.sql.exec(
+      "UPDATE members SET first_name = ?, last_name = ?, avatar_url = ? WHERE user_id = ?",
+      user.firstName,
+      user.lastName,
+      user.avatarUrl,
+      user.id,
+    );
+  }
+
+  /** A group member left: their sockets go, their messages stay. */
+  markLeft(userId: string, at: string): void {
+    this.sql.exec(
+      "UPDATE members SET active = 0, left_at = ?, member_dirty = 1 WHERE user_id = ?",
+      at,
+      userId,
+    );
+  }
+
+  /** A direct conversation leaves this member's inbox until a message after `seq`. */
+  markHidden(userId: string, seq: number): void {
+    this.sql.exec("UPDATE members SET hidden_at_seq = ?, member_dirty = 1 WHERE user_id = ?", seq, userId);
+  }
+
+  setLastRead(userId: string, seq: number): void {
+    this.sql.exec("UPDATE members SET last_read_seq = ?, read_dirty = 1 WHERE user_id = ?", seq, userId);
+  }
+
+  lastSeq(): number {
+    const row = this.sql.exec("SELECT MAX(seq) AS s FROM messages").toArray()[0];
+    return num(row?.s);
+  }
+
+  insertMessage(m: StoredMessage): void {
+    this.sql.exec(
+      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.seq,
+      m.id,
+      m.senderId,
+      m.body,
+      m.clientId,
+      m.createdAt,
+      m.editedAt,
+      m.deletedAt,
+    );
+  }
+
+  /** Inserts a group of messages with one statement (the batch travels as one JSON parameter). */
+  insertMessages(messages: StoredMessage[]): void {
+    if (messages.length === 1 && messages[0]) {
+      this.insertMessage(messages[0]);
+      return;
+    }
+    this.sql.exec(
+      `INSERT INTO messages (${MESSAGE_COLUMNS})
+       SELECT value ->> 'seq', value ->> 'id', value ->> 'senderId', value ->> 'body', value ->> 'clientId',
+              value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt'
+       FROM json_each(?)`,
+      JSON.stringify(messages),
+    );
+  }
+
+  /** The stored messages among these (sender, clientId) pairs, keyed by `clientKey`. */
+  messagesByClientIds(pairs: [senderId: string, clientId: string][]): Map<string, StoredMessage> {
+    const found = new Map<string, StoredMessage>();
+    if (pairs.length === 0) return found;
+    const rows =
+      pairs.length === 1 && pairs[0]
+        ? this.sql.exec(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_id = ?`,
+            pairs[0][0],
+            pairs[0][1],
+          )
+        : this.sql.exec(
+            `SELECT ${MESSAGE_COLUMNS.split(", ")
+              .map((c) => `m.${c}`)
+              .join(", ")}
+             FROM json_each(?) AS j JOIN messages AS m ON m.sender_id = j.value ->> 0 AND m.client_id = j.value ->> 1`,
+            JSON.stringify(pairs),
+          );
+    for (const row of rows) {
+      const m = toMessage(row);
+      if (m.clientId !== null) found.set(clientKey(m.senderId, m.clientId), m);
+    }
+    return found;
+  }
+
+  updateMessage(m: StoredMessage): void {
+    this.sql.exec(
+      "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ?, rev = rev + 1, dirty = 1 WHERE seq = ?",
+      m.body,
+      m.editedAt,
+      m.deletedAt,
+      m.seq,
+    );
+  }
+
+  messageById(id: string): StoredMessage | null {
+    const row = this.sql.exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`, id).toArray()[0];
+    return row ? toMessage(row) : null;
+  }
+
+  messageBySeq(seq: number): StoredMessage | null {
+    const row = this.sql.exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq = ?`, seq).toArray()[0];
+    return row ? toMessage(row) : null;
+  }
+
+  /** Messages with seq > after, ascending, at most `limit`. */
+  messagesAfter(after: number, limit: number): StoredMessage[] {
+    return this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+      .toArray()
+      .map(toMessage);
+  }
+
+  /** Messages with seq < before, the `limit` closest to it, returned ascending. */
+  messagesBefore(before: number, limit: number): StoredMessage[] {
+    return this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit)
+      .toArray()
+      .map(toMessage)
+      .reverse();
+  }
+
+  dirtyMessages(limit: number): OutboxMessage[] {
+    return this.sql
+      .exec(`SELECT ${MESSAGE_COLUMNS}, rev FROM messages WHERE dirty = 1 ORDER BY seq LIMIT ?`, limit)
+      .toArray()
+      .map((r) => ({ ...toMessage(r), rev: num(r.rev) }));
+  }
+
+  /**
+   * Clears the dirty flags of a flushed batch in one statement, except on rows that changed again
+   * since they were read for the outbox (their revision moved on).
+   */
+  markSynced(rows: { seq: number; rev: number }[]): void {
+    if (rows.length === 0) return;
+    this.sql.exec(
+      `UPDATE messages SET dirty = 0 FROM json_each(?) AS j
+       WHERE messages.seq = j.value ->> 0 AND messages.rev = j.value ->> 1`,
+      JSON.stringify(rows.map((r) => [r.seq, r.rev])),
+    );
+  }
+
+  dirtyReads(): { userId: string; lastReadSeq: number }[] {
+    return this.sql
+      .exec("SELECT user_id, last_read_seq FROM members WHERE read_dirty = 1")
+      .toArray()
+      .map((r) => ({ userId: str(r.user_id), lastReadSeq: num(r.last_read_seq) }));
+  }
+
+  markReadSynced(userId: string, lastReadSeq: number): void {
+    this.sql.exec(
+      "UPDATE members SET read_dirty = 0 WHERE user_id = ? AND last_read_seq = ?",
+      userId,
+      lastReadSeq,
+    );
+  }
+
+  /** Members whose participants row D1 has not seen in its latest state. */
+  dirtyMembers(): MirroredParticipant[] {
+    return this.sql
+      .exec(
+        "SELECT user_id, joined_at, left_at, hidden_at_seq, last_read_seq FROM members WHERE member_dirty = 1",
+      )
+      .toArray()
+      .map((r) => ({
+        userId: str(r.user_id),
+        joinedAt: str(r.joined_at),
+        leftAt: strOrNull(r.left_at),
+        hiddenAtSeq: r.hidden_at_seq === null ? null : num(r.hidden_at_seq),
+        lastReadSeq: num(r.last_read_seq),
+      }));
+  }
+
+  /** Clears the flag of members D1 now has, except where membership changed again since they were read. */
+  markMembersSynced(rows: MirroredParticipant[]): void {
+    if (rows.length === 0) return;
+    this.sql.exec(
+      `UPDATE members SET member_dirty = 0 FROM json_each(?) AS j
+       WHERE members.user_id = j.value ->> 'userId' AND members.left_at IS j.value ->> 'leftAt'
+         AND members.hidden_at_seq IS j.value ->> 'hiddenAtSeq'`,
+      JSON.stringify(rows),
+    );
+  }
+
+  addInboxPending(userId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO inbox_pending (user_id) VALUES (?)", userId);
+  }
+
+  takeInboxPending(): string[] {
+    const ids = this.sql
+      .exec("SELECT user_id FROM inbox_pending")
+      .toArray()
+      .map((r) => str(r.user_id));
+    this.sql.exec("DELETE FROM inbox_pending");
+    return ids;
+  }
+}

@@ -1,0 +1,30 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { Figures } from "../helpers/checks";
+import { registerUser, startConversation } from "../helpers/api";
+import { ofType, openSocket } from "../helpers/socket";
+
+const figures = new Figures("typing");
+afterAll(() => figures.print());
+
+/** TYPING_THROTTLE_MS is a minute here: the whole test runs inside one throttle window. */
+describe("typing frames", () => {
+  it("cannot make the room broadcast faster than the typing throttle, however they are toggled", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id]);
+    const sa = await openSocket(`/api/conversations/${conversation.id}/ws`, { token: a.token });
+    await sa.next(ofType("ready"));
+    const sb = await openSocket(`/api/conversations/${conversation.id}/ws`, { token: b.token });
+    await sb.next(ofType("ready"));
+    // Stops before any start, then 200 frames toggling as fast as the socket goes.
+    for (let i = 0; i < 20; i++) sa.send({ type: "typing", active: false });
+    for (let i = 0; i < 200; i++) sa.send({ type: "typing", active: i % 2 === 0 });
+    figures.add("inputs", 220);
+    sa.send({ type: "send", body: "done", clientId: "done" });
+    await sb.next(ofType("message"));
+    // One start and its stop reached b, nothing more.
+    expect(sb.events.filter((e) => e.type === "typing").map((e) => e.active)).toEqual([true, false]);
+    sa.close();
+    sb.close();
+  });
+});

@@ -1,0 +1,62 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { AlarmSchedule } from "../../src/durable/room/alarm";
+import { Membership } from "../../src/durable/room/membership";
+import { RoomState } from "../../src/durable/room/state";
+import { RoomStorage } from "../../src/durable/room/storage";
+import { newId } from "../../src/ids";
+import type { User } from "../../src/protocol/models";
+
+/**
+ * Runs `fn` with a fresh, empty Durable Object storage (SQLite): the storage of a conversation room
+ * nobody uses, reached through `runInDurableObject`'s public `state`. The modules under test get it
+ * passed in, as the room passes its own.
+ */
+export function withStorage<T>(fn: (storage: DurableObjectStorage) => T | Promise<T>): Promise<T> {
+  return runInDurableObject(env.CONVERSATION_ROOM.getByName(newId("c")), (_instance, state) =>
+    fn(state.storage),
+  );
+}
+
+export const person = (id: string, firstName = id): User => ({
+  id,
+  firstName,
+  lastName: "Test",
+  avatarUrl: null,
+});
+
+/** A room's storage and state holding a conversation of these people, created now. */
+export function roomWith(
+  storage: DurableObjectStorage,
+  members: User[],
+  options: { kind?: "direct" | "group"; id?: string; presenceMaxMembers?: number } = {},
+): { store: RoomStorage; state: RoomState; membership: Membership } {
+  const store = new RoomStorage(storage);
+  const state = new RoomState(options.id ?? newId("c"), store, options.presenceMaxMembers ?? 100);
+  const membership = new Membership(store, state, 1000, () => undefined);
+  membership.create({
+    kind: options.kind ?? "group",
+    title: options.kind === "direct" ? null : "unit",
+    createdBy: members[0]?.id ?? "",
+    createdAt: new Date().toISOString(),
+    members,
+  });
+  return { store, state, membership };
+}
+
+/** An alarm schedule that records what it was asked for instead of setting the object's alarm. */
+export function recordingAlarm(): { alarm: AlarmSchedule; requests: number[] } {
+  const requests: number[] = [];
+  const alarm = new AlarmSchedule({
+    setAlarm: async (at: number | Date) => {
+      requests.push(typeof at === "number" ? at : at.getTime());
+    },
+  });
+  return { alarm, requests };
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
