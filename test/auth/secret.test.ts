@@ -12,7 +12,7 @@ import { TEST_SECRET } from "../helpers/tokens";
  * carry the request id.
  */
 
-const figures = new Figures("secrets-headers");
+const figures = new Figures("secret");
 afterAll(() => figures.print());
 
 afterEach(() => {

@@ -12,7 +12,7 @@ import { captureLogs } from "../helpers/logs";
  * carry the request id.
  */
 
-const figures = new Figures("secrets-headers");
+const figures = new Figures("headers");
 afterAll(() => figures.print());
 
 afterEach(() => {
