@@ -15,7 +15,13 @@ import {
   type User,
 } from "../protocol/models";
 import { VapidKeyResponseSchema } from "../protocol/push";
-import type { CreateConversationRequest, LoginRequest, RegisterRequest } from "../protocol/requests";
+import type {
+  AddParticipantsRequest,
+  CreateConversationRequest,
+  EditMessageRequest,
+  LoginRequest,
+  RegisterRequest,
+} from "../protocol/requests";
 import {
   ConversationCreatedSchema,
   HistoryPageSchema,
@@ -112,7 +118,7 @@ export class Api {
       "POST",
       `/api/conversations/${encodeURIComponent(id)}/participants`,
       ConversationSchema,
-      { userIds },
+      { userIds } satisfies AddParticipantsRequest,
     );
   }
 
@@ -129,7 +135,8 @@ export class Api {
 
   async editMessage(conversationId: string, messageId: string, body: string): Promise<Message> {
     const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
-    return (await this.call("PATCH", path, MessageResponseSchema, { body })).message;
+    return (await this.call("PATCH", path, MessageResponseSchema, { body } satisfies EditMessageRequest))
+      .message;
   }
 
   async deleteMessage(conversationId: string, messageId: string): Promise<void> {

@@ -136,13 +136,9 @@ export const externalIdSchema = (max: number) =>
 /** What a client sends (before the schema trims and normalizes it). */
 export type RegisterRequest = z.input<RequestSchemas["register"]>;
 export type LoginRequest = z.input<RequestSchemas["login"]>;
-export type UpdateMeRequest = z.input<RequestSchemas["updateMe"]>;
 export type CreateConversationRequest = z.input<RequestSchemas["createConversation"]>;
 export type AddParticipantsRequest = z.input<RequestSchemas["addParticipants"]>;
-export type SendMessageRequest = z.input<RequestSchemas["sendMessage"]>;
 export type EditMessageRequest = z.input<RequestSchemas["editMessage"]>;
-export type MarkReadRequest = z.input<RequestSchemas["markRead"]>;
 /** What the Worker works with once the schema accepted it. */
-export type CreateConversationBody = z.output<RequestSchemas["createConversation"]>;
 export type ServerUserBody = z.output<RequestSchemas["serverUser"]>;
 export type HistoryQuery = z.output<RequestSchemas["historyQuery"]>;
