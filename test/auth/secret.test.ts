@@ -1,15 +1,14 @@
 import { env } from "cloudflare:workers";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type ApiResult, type TestUser, registerUser } from "../helpers/api";
+import { type TestUser, registerUser } from "../helpers/api";
 import { call } from "../helpers/call";
+import { Figures, STACK, expectInternalError } from "../helpers/checks";
 import { captureLogs } from "../helpers/logs";
-import { Figures, expectHardenedHeaders, show } from "../helpers/checks";
 import { TEST_SECRET } from "../helpers/tokens";
 
 /**
- * Configuration faults and what leaves the Worker: no auth without a strong secret, the security
- * headers on every answer, no stack or secret in a response or a log line, and JSON logs that
- * carry the request id.
+ * The token secret is configuration the Worker refuses to run without: no registration, login or
+ * token check without a strong one, and the reason only in the log, never in a response.
  */
 
 const figures = new Figures("secret");
@@ -18,21 +17,6 @@ afterAll(() => figures.print());
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-const STACK = /\bat (?:async )?[\w$.<>]*\s?\(?[\w/.:-]+\.(?:ts|js|mjs):\d+:\d+|"stack"/;
-
-/** A 500 as API.md wants it: `internal`, the request id in the message and the header, nothing more. */
-function expectInternalError(res: ApiResult<any>, context: string): string {
-  expect(res.status, `${context}: ${show(res.text)}`).toBe(500);
-  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  expect(Object.keys(res.body)).toEqual(["error"]);
-  expect(res.body.error.code).toBe("internal");
-  const requestId = res.headers.get("x-request-id") ?? "";
-  expect(res.body.error.message).toBe(`Internal error (request id ${requestId})`);
-  expect(res.text).not.toMatch(STACK);
-  expectHardenedHeaders(res.headers);
-  return requestId;
-}
 
 describe("the token secret", () => {
   let user: TestUser;

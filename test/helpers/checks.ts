@@ -96,3 +96,19 @@ export class Figures {
     );
   }
 }
+
+/** A stack frame, or a "stack" field, in a response or a log line. */
+export const STACK = /\bat (?:async )?[\w$.<>]*\s?\(?[\w/.:-]+\.(?:ts|js|mjs):\d+:\d+|"stack"/;
+
+/** A 500 as API.md wants it: `internal`, the request id in the message and the header, nothing more. */
+export function expectInternalError(res: ApiResult<any>, context: string): string {
+  expect(res.status, `${context}: ${show(res.text)}`).toBe(500);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(Object.keys(res.body)).toEqual(["error"]);
+  expect(res.body.error.code).toBe("internal");
+  const requestId = res.headers.get("x-request-id") ?? "";
+  expect(res.body.error.message).toBe(`Internal error (request id ${requestId})`);
+  expect(res.text).not.toMatch(STACK);
+  expectHardenedHeaders(res.headers);
+  return requestId;
+}
