@@ -4,7 +4,7 @@ import { allowedOrigins } from "./config";
  * The web client's page ("/"), served by the Worker rather than straight from the static assets:
  * `frame-ancestors` has to name the origins of ALLOWED_ORIGINS, a setting, and src/client/static/
  * _headers is fixed at build time. Every other directive is the one _headers gives the rest of the
- * assets (test/security checks that they agree). With no allowed origins nobody may frame it.
+ * assets (test/http/cors-framing.test.ts checks that they agree). With no allowed origins nobody may frame it.
  */
 
 const PAGE_CSP = [
