@@ -78,7 +78,8 @@ export class ConversationRoom extends DurableObject<Env> {
       this.flushPending();
       const member = this.state.requireMember(userId);
       const message = first ? (await this.sendAs(member, first, true)).message : null;
-      if (created && !first) await this.outbox.flushForRest();
+      // The inbox listing reads D1: a creator's next page must have the conversation.
+      if (created) await this.outbox.flushForRest();
       if (created) this.ctx.waitUntil(this.notifier.announceCreated(this.state.activeMemberIds()));
       return { conversation: this.state.viewFor(member), message, created };
     });
