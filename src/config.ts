@@ -1,3 +1,5 @@
+import { shardNames } from "./db/shards";
+
 /** The limits and settings of [vars] in wrangler.toml, parsed once into numbers. */
 export interface Limits {
   tokenTtlSeconds: number;
@@ -39,6 +41,21 @@ export interface Limits {
   pushTimeoutMs: number;
   /** Hosts whose push endpoints may be plain http (a local test push service). */
   pushHttpHosts: readonly string[];
+  /** HISTORY_SHARDS: the history shards' D1 binding names, in placement order (src/db/shards.ts). */
+  historyShards: readonly string[];
+  /** A room's copy to its shard: at most this many bytes of bound rows per D1 batch. */
+  d1BatchMaxBytes: number;
+  d1BatchMaxRows: number;
+  /** A group commit stores at most this many bytes of messages per transaction in the room's SQLite. */
+  storageBatchMaxBytes: number;
+  /** Messages a room keeps in its own log; older history is read from its shard. 0: all of it. */
+  roomLogTail: number;
+  /** Messages older than this are deleted from the shards by the scheduled job; 0: never. */
+  retentionDays: number;
+  /** Whether the retention job writes what it deletes to R2 (BUCKET, `archive/`) first. */
+  retentionArchive: boolean;
+  retentionBatchRows: number;
+  retentionMaxBatches: number;
 }
 
 type Vars = Pick<
@@ -78,12 +95,27 @@ type Vars = Pick<
   | "PUSH_TTL_SECONDS"
   | "PUSH_TIMEOUT_MS"
   | "PUSH_HTTP_HOSTS"
+  | "HISTORY_SHARDS"
+  | "D1_BATCH_MAX_BYTES"
+  | "D1_BATCH_MAX_ROWS"
+  | "STORAGE_BATCH_MAX_BYTES"
+  | "ROOM_LOG_TAIL"
+  | "RETENTION_DAYS"
+  | "RETENTION_ARCHIVE"
+  | "RETENTION_BATCH_ROWS"
+  | "RETENTION_MAX_BATCHES"
 >;
 
 function int(value: string | undefined, fallback: number, min = 0): number {
   const n = Number.parseInt(value ?? "", 10);
   return Number.isFinite(n) && n >= min ? n : fallback;
 }
+
+/**
+ * D1 and an object's SQLite refuse a string or row over 2 MB (Cloudflare's D1 and Durable Objects
+ * limits pages): a batch's bound rows stay well under that, whatever is configured.
+ */
+const BATCH_BYTES_CEILING = 1_000_000;
 
 const cache = new WeakMap<object, Limits>();
 
@@ -131,6 +163,15 @@ export function limitsFrom(env: Vars): Limits {
       .split(",")
       .map((host) => host.trim().toLowerCase())
       .filter(Boolean),
+    historyShards: shardNames(env.HISTORY_SHARDS),
+    d1BatchMaxBytes: Math.min(int(env.D1_BATCH_MAX_BYTES, 262_144, 1024), BATCH_BYTES_CEILING),
+    d1BatchMaxRows: int(env.D1_BATCH_MAX_ROWS, 500, 1),
+    storageBatchMaxBytes: Math.min(int(env.STORAGE_BATCH_MAX_BYTES, 262_144, 1024), BATCH_BYTES_CEILING),
+    roomLogTail: int(env.ROOM_LOG_TAIL, 0),
+    retentionDays: int(env.RETENTION_DAYS, 0),
+    retentionArchive: (env.RETENTION_ARCHIVE ?? "").trim().toLowerCase() === "on",
+    retentionBatchRows: int(env.RETENTION_BATCH_ROWS, 200, 1),
+    retentionMaxBatches: int(env.RETENTION_MAX_BATCHES, 50, 1),
   };
   cache.set(env, limits);
   return limits;

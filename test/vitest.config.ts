@@ -39,17 +39,20 @@ async function project(options: {
    * first, 70 ms after 400), so a runtime shared by the request-heavy files would starve the last.
    */
   shareRuntime?: boolean;
+  /** D1 databases to bind besides wrangler.toml's (each its own local database). */
+  d1?: string[];
 }) {
-  const { name, include, vars, globalSetup = [], shareRuntime = false } = options;
+  const { name, include, vars, globalSetup = [], shareRuntime = false, d1 = [] } = options;
   return {
     plugins: [
       cloudflareTest(async () => ({
         main: root("../src/index.ts"),
         wrangler: { configPath: root("../wrangler.toml") },
         miniflare: {
-          d1Databases: ["MIGRATION_TEST_DB"],
+          d1Databases: ["MIGRATION_TEST_DB", ...d1],
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
+            TEST_HISTORY_MIGRATIONS: await readD1Migrations(root("../migrations/history")),
             JWT_SECRET: "test-secret-that-is-long-enough-0123456789",
             SERVER_API_KEYS: "test-server-key-0123456789abcdefghijklmnop",
             // An identity provider whose JWKS the tests serve themselves (test/helpers/idp.ts); a
@@ -107,6 +110,22 @@ export default defineConfig({
         ],
         vars: RELAXED,
         globalSetup: ["./setup/push-service.ts"],
+      }),
+      // History sharded over two databases besides the directory (SHARD_A, SHARD_B), rooms keeping
+      // a tail of 5 messages (older history read from the shard), small D1 batches.
+      await project({
+        name: "shards",
+        include: ["shards/**/*.test.ts"],
+        vars: {
+          ...RELAXED,
+          HISTORY_SHARDS: "SHARD_A,SHARD_B",
+          ROOM_LOG_TAIL: "5",
+          D1_BATCH_MAX_BYTES: "65536",
+          RETENTION_DAYS: "30",
+          RETENTION_ARCHIVE: "on",
+          RETENTION_BATCH_ROWS: "7",
+        },
+        d1: ["SHARD_A", "SHARD_B"],
       }),
       // The room's limits, each set small enough to be reached through the public API.
       await project({

@@ -1,13 +1,16 @@
+import type { Metrics } from "../observability/metrics";
+import { utf8Length } from "../utf8";
 import type { MessageFields } from "../views";
 
 /**
- * Writes what a conversation's object has durably stored into D1, the global queryable copy: the
- * conversation's directory row and participants (the room owns membership) and its messages.
- * Every statement is idempotent (upserts, max()), so retrying a batch never duplicates anything,
- * and the batch is one D1 transaction, so the participants never arrive without their conversation.
+ * Writes what a conversation's object has durably stored into D1, the global queryable copy, in
+ * two kinds of batch: membership (the conversation's row and its participants) to the directory,
+ * rarely; history (messages and read positions) to the conversation's shard, at most once per
+ * flush interval. Every statement is idempotent (upserts, max()), so retrying a batch never
+ * duplicates anything, and each batch is one D1 transaction.
  *
- * This is the hottest D1 path, so it is plain SQL with the whole batch passed as one JSON
- * parameter: at most five statements per flush whatever the number of rows, and no per-row query
+ * This is the hottest D1 path, so it is plain SQL with the rows passed as one JSON parameter per
+ * statement: at most two statements per batch whatever the number of rows, and no per-row query
  * building (drizzle's builder was a third of the room's CPU in the benchmark's profile).
  */
 
@@ -18,13 +21,14 @@ export interface MirroredRead {
   lastReadSeq: number;
 }
 
-/** The conversation's directory row, written once when the room is created. */
+/** The conversation's directory row, written when the room is created (and its shard recorded). */
 export interface MirroredConversation {
   kind: "direct" | "group";
   title: string | null;
   directKey: string | null;
   createdBy: string;
   createdAt: string;
+  shard: string;
 }
 
 /** A participant as the room has them: D1 takes the room's word for joins, leaves and hides. */
@@ -36,17 +40,98 @@ export interface MirroredParticipant {
   lastReadSeq: number;
 }
 
-export interface MirrorBatch {
+export interface MembershipBatch {
   conversation: MirroredConversation | null;
   participants: MirroredParticipant[];
-  messages: MirroredMessage[];
-  reads: MirroredRead[];
 }
 
-const INSERT_CONVERSATION = `
-INSERT INTO conversations (id, kind, title, direct_key, created_by, created_at, updated_at, last_seq)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)
-ON CONFLICT (id) DO NOTHING`;
+/**
+ * A history batch as it is bound: each statement's rows already serialized, so its size is known
+ * exactly before it is sent (HistoryBatchBuilder keeps it under the cap).
+ */
+export interface HistoryBatch {
+  /** JSON array of MirroredMessage, or null when the batch has no message rows. */
+  messagesJson: string | null;
+  /** JSON array of MirroredRead, or null. */
+  readsJson: string | null;
+  messageCount: number;
+  readCount: number;
+  /** UTF-8 bytes of both parameters: what the batch costs against D1's limits. */
+  bytes: number;
+}
+
+/** The brackets of both JSON arrays (each row counts its own comma). */
+const BRACKETS = 4;
+
+/**
+ * Collects a history batch under a byte cap and a row cap. A row that alone is over the byte cap
+ * still goes, alone (progress over the cap: the cap stays well under D1's 2 MB per string, and a
+ * message is at most a few tens of kB).
+ */
+export class HistoryBatchBuilder {
+  private readonly messages: string[] = [];
+  private readonly reads: string[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxRows: number,
+  ) {}
+
+  get rows(): number {
+    return this.messages.length + this.reads.length;
+  }
+
+  /** Adds the row if it fits; false (and nothing added) when the batch is full. */
+  addMessage(m: MirroredMessage): boolean {
+    const json = JSON.stringify({
+      id: m.id,
+      seq: m.seq,
+      senderId: m.senderId,
+      body: m.body,
+      clientId: m.clientId,
+      createdAt: m.createdAt,
+      editedAt: m.editedAt,
+      deletedAt: m.deletedAt,
+    });
+    return this.add(this.messages, json);
+  }
+
+  addRead(r: MirroredRead): boolean {
+    return this.add(this.reads, JSON.stringify({ userId: r.userId, lastReadSeq: r.lastReadSeq }));
+  }
+
+  private add(into: string[], json: string): boolean {
+    const size = utf8Length(json) + 1;
+    const full = this.rows >= this.maxRows || this.bytes + size + BRACKETS > this.maxBytes;
+    if (full && this.rows > 0) return false;
+    into.push(json);
+    this.bytes += size;
+    return true;
+  }
+
+  /** The batch, or null when nothing was added. */
+  build(): HistoryBatch | null {
+    if (this.rows === 0) return null;
+    const join = (rows: string[]) => (rows.length > 0 ? `[${rows.join(",")}]` : null);
+    const messagesJson = join(this.messages);
+    const readsJson = join(this.reads);
+    return {
+      messagesJson,
+      readsJson,
+      messageCount: this.messages.length,
+      readCount: this.reads.length,
+      bytes:
+        (messagesJson === null ? 0 : utf8Length(messagesJson)) +
+        (readsJson === null ? 0 : utf8Length(readsJson)),
+    };
+  }
+}
+
+const UPSERT_CONVERSATION = `
+INSERT INTO conversations (id, kind, title, direct_key, created_by, created_at, updated_at, last_seq, shard)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
+ON CONFLICT (id) DO UPDATE SET shard = coalesce(conversations.shard, excluded.shard)`;
 
 const UPSERT_PARTICIPANTS = `
 INSERT INTO participants (conversation_id, user_id, last_read_seq, hidden_at_seq, left_at, joined_at)
@@ -65,52 +150,51 @@ FROM json_each(?2) WHERE true
 ON CONFLICT (conversation_id, seq) DO UPDATE SET
   body = excluded.body, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at`;
 
-const ADVANCE_CONVERSATION = `
-UPDATE conversations SET last_seq = max(last_seq, ?2), updated_at = max(updated_at, ?3) WHERE id = ?1`;
+const UPSERT_READS = `
+INSERT INTO read_positions (conversation_id, user_id, last_read_seq)
+SELECT ?1, value ->> 'userId', value ->> 'lastReadSeq' FROM json_each(?2) WHERE true
+ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+  last_read_seq = max(read_positions.last_read_seq, excluded.last_read_seq)`;
 
-const ADVANCE_READS = `
-UPDATE participants SET last_read_seq = max(last_read_seq, r.value ->> 'lastReadSeq')
-FROM json_each(?2) AS r
-WHERE participants.conversation_id = ?1 AND participants.user_id = r.value ->> 'userId'`;
-
-export async function mirrorConversation(
-  d1: D1Database,
+/** Copies membership to the directory: the conversation's row first, so participants never precede it. */
+export async function mirrorMembership(
+  directory: D1Database,
   conversationId: string,
-  batch: MirrorBatch,
+  batch: MembershipBatch,
+  metrics: Metrics,
 ): Promise<void> {
   const statements: D1PreparedStatement[] = [];
   const c = batch.conversation;
   if (c) {
     statements.push(
-      d1
-        .prepare(INSERT_CONVERSATION)
-        .bind(conversationId, c.kind, c.title, c.directKey, c.createdBy, c.createdAt),
+      directory
+        .prepare(UPSERT_CONVERSATION)
+        .bind(conversationId, c.kind, c.title, c.directKey, c.createdBy, c.createdAt, c.shard),
     );
   }
   if (batch.participants.length > 0) {
-    statements.push(d1.prepare(UPSERT_PARTICIPANTS).bind(conversationId, JSON.stringify(batch.participants)));
-  }
-  if (batch.messages.length > 0) {
-    const rows = batch.messages.map(
-      ({ id, seq, senderId, body, clientId, createdAt, editedAt, deletedAt }) => ({
-        id,
-        seq,
-        senderId,
-        body,
-        clientId,
-        createdAt,
-        editedAt,
-        deletedAt,
-      }),
+    statements.push(
+      directory.prepare(UPSERT_PARTICIPANTS).bind(conversationId, JSON.stringify(batch.participants)),
     );
-    let last = batch.messages[0];
-    for (const m of batch.messages) if (last && m.seq > last.seq) last = m;
-    statements.push(d1.prepare(UPSERT_MESSAGES).bind(conversationId, JSON.stringify(rows)));
-    if (last)
-      statements.push(d1.prepare(ADVANCE_CONVERSATION).bind(conversationId, last.seq, last.createdAt));
   }
-  if (batch.reads.length > 0) {
-    statements.push(d1.prepare(ADVANCE_READS).bind(conversationId, JSON.stringify(batch.reads)));
+  if (statements.length === 0) return;
+  metrics.d1Batch("directory", conversationId, statements.length, await directory.batch(statements));
+}
+
+/** Copies messages and read positions to the conversation's shard, in one batch. */
+export async function mirrorHistory(
+  shard: D1Database,
+  conversationId: string,
+  batch: HistoryBatch,
+  metrics: Metrics,
+): Promise<void> {
+  const statements: D1PreparedStatement[] = [];
+  if (batch.messagesJson !== null) {
+    statements.push(shard.prepare(UPSERT_MESSAGES).bind(conversationId, batch.messagesJson));
   }
-  if (statements.length > 0) await d1.batch(statements);
+  if (batch.readsJson !== null) {
+    statements.push(shard.prepare(UPSERT_READS).bind(conversationId, batch.readsJson));
+  }
+  if (statements.length === 0) return;
+  metrics.d1Batch("history", conversationId, statements.length, await shard.batch(statements));
 }

@@ -1,7 +1,9 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-// Times are ISO-8601 UTC strings: they sort correctly as text and go to clients unchanged.
+// The directory database (binding DB): who exists, which conversations exist, who is in them, and
+// on which history shard each conversation's messages are (history-schema.ts). It receives no write
+// per message. Times are ISO-8601 UTC strings: they sort correctly as text and go to clients unchanged.
 
 export const users = sqliteTable(
   "users",
@@ -55,9 +57,14 @@ export const conversations = sqliteTable(
     directKey: text("direct_key"),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
-    // Time of the latest activity; the inbox orders by it.
+    // The creation time since history was sharded: the directory is not written per message, so
+    // neither column moves any more (the latest activity is the room's, and the user's inbox's).
     updatedAt: text("updated_at").notNull(),
     lastSeq: integer("last_seq").notNull().default(0),
+    // The binding name of the history shard holding this conversation's messages (src/db/shards.ts),
+    // chosen when the conversation is created. Null: a conversation from before sharding, whose
+    // messages are on the first shard of HISTORY_SHARDS (its room records the name when it wakes).
+    shard: text("shard"),
   },
   (t) => [uniqueIndex("conversations_direct_key_unique").on(t.directKey)],
 );
@@ -71,6 +78,8 @@ export const participants = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id),
+    // The read position when the membership last changed. Read positions moving with reading are
+    // in the history shard (read_positions), next to the messages; the newer of the two counts.
     lastReadSeq: integer("last_read_seq").notNull().default(0),
     // Direct conversations: hidden while lastSeq <= hiddenAtSeq ("hidden until the next message").
     hiddenAtSeq: integer("hidden_at_seq"),
@@ -84,32 +93,6 @@ export const participants = sqliteTable(
   ],
 );
 
-export const messages = sqliteTable(
-  "messages",
-  {
-    id: text("id").primaryKey(),
-    conversationId: text("conversation_id")
-      .notNull()
-      .references(() => conversations.id),
-    seq: integer("seq").notNull(),
-    senderId: text("sender_id")
-      .notNull()
-      .references(() => users.id),
-    body: text("body").notNull(),
-    clientId: text("client_id"),
-    createdAt: text("created_at").notNull(),
-    editedAt: text("edited_at"),
-    deletedAt: text("deleted_at"),
-  },
-  (t) => [
-    uniqueIndex("messages_conversation_seq_unique").on(t.conversationId, t.seq),
-    uniqueIndex("messages_client_id_unique")
-      .on(t.conversationId, t.senderId, t.clientId)
-      .where(sql`${t.clientId} IS NOT NULL`),
-  ],
-);
-
 export type UserRow = typeof users.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
 export type ParticipantRow = typeof participants.$inferSelect;
-export type MessageRow = typeof messages.$inferSelect;

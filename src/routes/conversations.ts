@@ -4,6 +4,7 @@ import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
 import { decodeCursor, findDirectConversationId, listInbox } from "../db/conversations";
+import { shardAccess } from "../db/shards";
 import { findUsersByIds } from "../db/users";
 import type { NewConversation } from "../durable/room/membership";
 import { type RoomStub, callRoom, isConversationId, roomOf } from "../durable/room/stub";
@@ -146,7 +147,8 @@ export const conversationRoutes = new Hono<AppEnv>()
           details: [{ path: "cursor", message: "unknown cursor" }],
         });
       }
-      return c.json(await listInbox(openDb(c.env.DB), c.get("auth").userId, limit, decoded));
+      const { userId } = c.get("auth");
+      return c.json(await listInbox(openDb(c.env.DB), shardAccess(c.env), userId, limit, decoded));
     },
   )
   .post(

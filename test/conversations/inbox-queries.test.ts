@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { openDb } from "../../src/db/client";
 import { listInbox } from "../../src/db/conversations";
+import { shardAccess } from "../../src/db/shards";
 import { registerUser, sendMessage, startConversation } from "../helpers/api";
 
-/** A D1 binding that counts the statements prepared through it (each query prepares one). */
+/** A directory binding that counts the statements prepared through it (each query prepares one). */
 function countingD1(real: D1Database): { db: D1Database; count: () => number } {
   let prepared = 0;
   const db = new Proxy(real, {
@@ -24,7 +25,7 @@ function countingD1(real: D1Database): { db: D1Database; count: () => number } {
 
 async function inboxQueryCount(userId: string, limit: number): Promise<{ queries: number; size: number }> {
   const { db, count } = countingD1(env.DB);
-  const page = await listInbox(openDb(db), userId, limit, null);
+  const page = await listInbox(openDb(db), shardAccess(env), userId, limit, null);
   return { queries: count(), size: page.conversations.length };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SCHEMA_VERSION, migrate } from "../../src/durable/room/schema";
+import { OutboxLog } from "../../src/durable/room/outbox-log";
 import { RoomStorage } from "../../src/durable/room/storage";
 import { withStorage } from "./support";
 
@@ -54,11 +55,14 @@ describe("room schema", () => {
         createdAt: "2026-01-01T00:00:00.000Z",
         createdBy: "u_a",
         directKey: null,
+        shard: null,
       });
       expect(store.members()).toEqual([expect.objectContaining({ id: "u_a", active: true, lastReadSeq: 1 })]);
       expect(store.messageBySeq(1)).toMatchObject({ id: "m_old", body: "kept", clientId: "c1" });
       // Rows from before were in D1 already: nothing for the outbox.
-      expect(store.dirtyMessages(10)).toEqual([]);
+      const log = new OutboxLog(store);
+      expect(log.syncedSeq()).toBe(1);
+      expect(log.hasPending(1)).toBe(false);
       expect(store.dirtyMembers()).toEqual([]);
       // The columns added since work on the old rows.
       store.markHidden("u_a", 1);

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { limitsFrom } from "../../src/config";
 import { AlarmSchedule } from "../../src/durable/room/alarm";
 import { Membership } from "../../src/durable/room/membership";
 import { RoomState } from "../../src/durable/room/state";
@@ -33,7 +34,8 @@ export function roomWith(
 ): { store: RoomStorage; state: RoomState; membership: Membership } {
   const store = new RoomStorage(storage);
   const state = new RoomState(options.id ?? newId("c"), store, options.presenceMaxMembers ?? 100);
-  const membership = new Membership(store, state, 1000, () => undefined);
+  // Placed on a shard of this project's HISTORY_SHARDS, as a room of the Worker would be.
+  const membership = new Membership(store, state, 1000, () => undefined, limitsFrom(env).historyShards);
   membership.create({
     kind: options.kind ?? "group",
     title: options.kind === "direct" ? null : "unit",

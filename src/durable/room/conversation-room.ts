@@ -41,6 +41,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly outbox: RoomParts["outbox"];
   private readonly membership: RoomParts["membership"];
   private readonly commits: RoomParts["commits"];
+  private readonly historyReader: RoomParts["historyReader"];
   private readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -56,6 +57,7 @@ export class ConversationRoom extends DurableObject<Env> {
       outbox: this.outbox,
       membership: this.membership,
       commits: this.commits,
+      historyReader: this.historyReader,
     } = roomParts(ctx, env, this.flushPending));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -99,6 +101,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   async edit(userId: string, messageId: string, body: string): Promise<RpcResult<Message>> {
     return this.asMember(userId, async (member) => {
+      await this.historyReader.ensureLocal(messageId);
       const view = this.publishChange(this.commits.edit(member.id, messageId, body), "message.updated");
       await this.outbox.flushForRest();
       return view;
@@ -107,6 +110,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   async remove(userId: string, messageId: string): Promise<RpcResult<Message>> {
     return this.asMember(userId, async (member) => {
+      await this.historyReader.ensureLocal(messageId);
       const { message, changed } = this.commits.remove(member.id, messageId);
       const view = changed ? this.publishChange(message, "message.deleted") : this.messageView(message);
       await this.outbox.flushForRest();
@@ -115,7 +119,7 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   async history(userId: string, query: HistoryQuery): Promise<RpcResult<HistoryPage>> {
-    return this.asMember(userId, () => this.state.historyPage(query));
+    return this.asMember(userId, () => this.historyReader.page(query));
   }
 
   async markRead(userId: string, seq: number): Promise<RpcResult<void>> {
@@ -168,18 +172,22 @@ export class ConversationRoom extends DurableObject<Env> {
     const { userId, tokenExp } = upgradeCaller(request);
     try {
       await this.ready();
-      const member = this.state.requireMember(userId);
-      this.flushPending(); // the replay reads committed messages
       const params = new URL(request.url).searchParams;
       const since = parseSince(params.get("since"));
       const batch = params.get("batch") === "1";
+      this.state.requireMember(userId);
+      // The replay's part older than the room's tail is read from the shard before the socket is
+      // accepted; the rest, from the log, in the same turn as the socket starts receiving.
+      const replay = since === null ? null : await this.historyReader.after(since, this.limits.replayLimit);
+      const member = this.state.requireMember(userId);
+      this.flushPending(); // the replay reads committed messages
       const { server, response } = acceptSocket(this.ctx, this.sockets, {
         userId: member.id,
         tokenExp,
         batch,
       });
       const { id, lastSeq } = this.state;
-      const missed = since === null ? [] : this.state.messagesAfter(since, this.limits.replayLimit);
+      const missed = replay === null ? [] : [...replay.older, ...replay.recent()];
       sendWelcome(
         server,
         { type: "ready", conversationId: id, lastSeq, online: this.presence.online() },
@@ -209,6 +217,9 @@ export class ConversationRoom extends DurableObject<Env> {
       return;
     }
     try {
+      // A message older than the room's tail is fetched from the shard before it is changed.
+      if (frame.type === "edit" || frame.type === "delete")
+        await this.historyReader.ensureLocal(frame.messageId);
       this.handleFrame(ws, member, frame);
     } catch (err) {
       if (err instanceof ApiError) {

@@ -29,6 +29,9 @@ interface PendingSend {
 
 const NOTHING: CommittedGroup = { sends: [], stored: 0 };
 
+/** A stored message's fields other than its body, serialized (ids, times, JSON keys), generously. */
+const ROW_OVERHEAD_BYTES = 256;
+
 /**
  * The room's writes, all synchronous SQLite work on the room's own log. Sends are committed in
  * groups: frames that arrive before the group's timer fires are numbered, deduplicated (one query)
@@ -49,6 +52,8 @@ export class GroupCommit {
     private readonly notices: { markAll(): void },
     /** Commits and delivers the open group; called from a timer once a group is started. */
     private readonly onGroupDue: () => void,
+    /** STORAGE_BATCH_MAX_BYTES: the most message bytes one group stores in one transaction. */
+    private readonly maxGroupBytes = Number.POSITIVE_INFINITY,
   ) {}
 
   /**
@@ -74,10 +79,17 @@ export class GroupCommit {
     clientId: string | null,
   ): { group: CommittedGroup; own: CommittedSend } {
     this.accept(senderId, body, clientId, null);
-    const group = this.commit();
-    const own = group.sends[group.sends.length - 1];
+    // The open group may be over the byte cap: it is committed in as many groups as it takes.
+    const sends: CommittedSend[] = [];
+    let stored = 0;
+    while (this.pending.length > 0) {
+      const group = this.commit();
+      sends.push(...group.sends);
+      stored += group.stored;
+    }
+    const own = sends[sends.length - 1];
     if (!own) throw new Error("send was not committed");
-    return { group, own };
+    return { group: { sends, stored }, own };
   }
 
   /**
@@ -87,9 +99,8 @@ export class GroupCommit {
    */
   commit(): CommittedGroup {
     this.scheduled = false;
-    const batch = this.pending;
+    const batch = this.takeGroup();
     if (batch.length === 0) return NOTHING;
-    this.pending = [];
     const known = this.store.messagesByClientIds(
       batch.flatMap((p) => (p.clientId === null ? [] : [[p.senderId, p.clientId] as [string, string]])),
     );
@@ -120,6 +131,34 @@ export class GroupCommit {
     }
     if (fresh.length > 0) this.storeFresh(fresh);
     return { sends, stored: fresh.length };
+  }
+
+  /**
+   * The oldest pending sends whose bodies fit the byte cap (at least one): the group's one
+   * statement binds them as one JSON string, which SQLite refuses over 2 MB. The rest wait for the
+   * next group, which is scheduled at once.
+   */
+  private takeGroup(): PendingSend[] {
+    let bytes = 0;
+    let n = 0;
+    for (const p of this.pending) {
+      // An upper bound without encoding: at most 3 UTF-8 bytes per UTF-16 unit, plus the row's other fields.
+      const size = p.body.length * 3 + ROW_OVERHEAD_BYTES;
+      if (n > 0 && bytes + size > this.maxGroupBytes) break;
+      bytes += size;
+      n++;
+    }
+    const group = this.pending;
+    if (n === group.length) {
+      this.pending = [];
+      return group;
+    }
+    this.pending = group.splice(n);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setTimeout(this.onGroupDue, 0);
+    }
+    return group;
   }
 
   private storeFresh(fresh: StoredMessage[]): void {

@@ -1,5 +1,6 @@
 import { openDb } from "../../db/client";
 import { loadDirectorySnapshot } from "../../db/conversations";
+import { legacyShard, placeConversation } from "../../db/shards";
 import { ApiError } from "../../errors";
 import { directKeyOf, nowIso } from "../../ids";
 import type { User } from "../../protocol/models";
@@ -27,6 +28,8 @@ export class Membership {
     private readonly maxGroupSize: number,
     /** Called after every change, so the outbox copies it. */
     private readonly changed: () => void,
+    /** HISTORY_SHARDS: where a new conversation's history may be placed. */
+    private readonly shards: readonly string[],
   ) {}
 
   /** Stores a new conversation and its members in one transaction; false if the room has one already. */
@@ -41,6 +44,7 @@ export class Membership {
         createdAt: c.createdAt,
         createdBy: c.createdBy,
         directKey,
+        shard: placeConversation(this.state.id, this.shards),
       });
       for (const user of c.members) this.store.addMember(user, c.createdAt);
       this.store.writeFlag(CONVERSATION_DIRTY, "1");
@@ -58,11 +62,31 @@ export class Membership {
   async loadFromDirectory(db: D1Database): Promise<void> {
     const snapshot = await loadDirectorySnapshot(openDb(db), this.state.id);
     if (!snapshot || snapshot.members.length === 0) return;
+    const { shard, ...conversation } = snapshot.conversation;
     this.store.transaction(() => {
-      this.store.writeMeta(snapshot.conversation);
+      this.store.writeMeta({ ...conversation, shard: shard ?? legacyShard(this.shards) });
       for (const m of snapshot.members) this.store.insertDirectoryMember(m);
+      // A conversation from before sharding: the directory learns the shard its room now uses.
+      if (shard === null) this.store.writeFlag(CONVERSATION_DIRTY, "1");
     });
     this.state.reload();
+    if (shard === null) this.changed();
+  }
+
+  /**
+   * A room from before sharding has no shard in its meta: its history is on the first one (see
+   * src/db/shards.ts). Recorded once, here and (through the outbox) in the directory, so a later
+   * change of HISTORY_SHARDS never moves it.
+   */
+  recordLegacyShard(): void {
+    const meta = this.state.meta;
+    if (!meta || meta.shard) return;
+    this.store.transaction(() => {
+      this.store.writeMeta({ ...meta, shard: legacyShard(this.shards) });
+      this.store.writeFlag(CONVERSATION_DIRTY, "1");
+    });
+    this.state.reload();
+    this.changed();
   }
 
   /** Groups only: adds users (checked to exist by the Worker); returns the ones who were not members. */

@@ -1,38 +1,54 @@
-import type { MirrorBatch } from "../../db/mirror";
+import { type HistoryBatch, HistoryBatchBuilder, type MembershipBatch } from "../../db/mirror";
 import { describeError, log } from "../../log";
 import type { AlarmSchedule } from "./alarm";
-import type { OutboxMessage, RoomStorage } from "./storage";
+import type { OutboxLog } from "./outbox-log";
+import type { RoomState } from "./state";
+import type { RoomStorage } from "./storage";
 import type { Clock } from "./throttles";
 
-/** Copies one batch of the room's rows into D1, in one D1 transaction (db/mirror.ts in production). */
-export type D1Writer = (conversationId: string, batch: MirrorBatch) => Promise<void>;
+/** Where the outbox writes: db/mirror.ts against the directory and the shards in production. */
+export interface OutboxWriters {
+  /** The conversation's row and participants, to the directory. */
+  membership(conversationId: string, batch: MembershipBatch): Promise<void>;
+  /** Messages and read positions, to the conversation's shard (a D1 binding name). */
+  history(shard: string, conversationId: string, batch: HistoryBatch): Promise<void>;
+}
 
 export interface OutboxSettings {
-  /** OUTBOX_FLUSH_MS: socket writes reach D1 in one batch per this interval. */
+  /** OUTBOX_FLUSH_MS: at most one history batch per this interval, with whatever was written meanwhile. */
   flushMs: number;
   /** OUTBOX_RETRY_MS: the next attempt after D1 failed. */
   retryMs: number;
   /** REST_MIRROR_WAIT_MS: the longest a REST write waits for its copy. */
   restWaitMs: number;
+  /** D1_BATCH_MAX_BYTES, D1_BATCH_MAX_ROWS: the caps of one history batch. */
+  batchMaxBytes: number;
+  batchMaxRows: number;
+  /** ROOM_LOG_TAIL: messages the log keeps once the shard has them (0: all). */
+  logTail: number;
 }
 
-const MESSAGES_PER_BATCH = 200;
-
 /**
- * The room's outbox to D1. Everything the room stores is durable in its own SQLite first; rows
- * marked dirty there are copied to D1 in batches, and the flags are cleared only once D1 has them
- * (a row changed again meanwhile stays dirty). A failed copy is retried on the alarm; every D1
- * statement is an idempotent upsert, so a retry of a batch D1 already applied duplicates nothing.
+ * The room's outbox to D1. Everything the room stores is durable in its own SQLite first; the
+ * outbox copies it in two kinds of batch. Membership (rare) goes to the directory; history goes to
+ * the conversation's shard, at most one batch per OUTBOX_FLUSH_MS however busy the room is, capped
+ * in bytes and rows, carrying read positions with the messages. A shard's batch waits until the
+ * directory has the conversation's row (a conversation's history never precedes it). A failed copy
+ * is retried on the alarm; every statement is an idempotent upsert, so a retry of a batch D1
+ * already applied duplicates nothing, and a failing shard holds up only its own rooms.
  */
 export class Outbox {
   private running: Promise<void> | null = null;
   /** Whether membership rows may be dirty; unknown after a wake-up, so the first pass looks. */
   private membershipDirty = true;
+  /** When the next history batch may go. */
+  private nextSlot = 0;
 
   constructor(
-    private readonly conversationId: string,
+    private readonly state: RoomState,
     private readonly store: RoomStorage,
-    private readonly write: D1Writer,
+    private readonly pending: OutboxLog,
+    private readonly writers: OutboxWriters,
     private readonly alarm: AlarmSchedule,
     private readonly settings: OutboxSettings,
     /** Keeps the object alive until a pass started off the request path has finished. */
@@ -42,8 +58,7 @@ export class Outbox {
 
   /** Socket writes: copied within OUTBOX_FLUSH_MS, with whatever else is written meanwhile. */
   queue(): void {
-    if (this.running) return; // the running pass loops until nothing is dirty
-    this.alarm.request(this.now() + this.settings.flushMs);
+    this.alarm.request(Math.max(this.now() + this.settings.flushMs, this.nextSlot));
   }
 
   /** The conversation or a member changed: the next pass copies membership too. */
@@ -51,33 +66,40 @@ export class Outbox {
     this.membershipDirty = true;
   }
 
-  /** Copies everything stored so far (or until one attempt failed: the alarm retries). */
+  /**
+   * Copies what is stored (the alarm's part): membership, and one history batch if its slot has
+   * come (else the alarm is asked for the slot). A failure asks the alarm for a retry.
+   */
   async flush(): Promise<void> {
     if (this.running) await this.running;
-    await this.start();
+    await this.start(false);
   }
 
   /**
-   * REST writes answer once D1 has the change, so REST clients read their writes in the inbox;
-   * but never later than REST_MIRROR_WAIT_MS: the change is durable in the room already, and a
-   * slow D1 must not hold a request open (the outbox finishes the copy).
+   * REST writes answer once D1 has the change, so REST clients read their writes; such a write
+   * waits for the next slot rather than adding a batch. But never longer than REST_MIRROR_WAIT_MS:
+   * the change is durable in the room already, and a slow D1 must not hold a request open.
    */
   async flushForRest(): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.settings.restWaitMs);
     });
+    const copy = (async () => {
+      if (this.running) await this.running;
+      await this.start(true);
+    })();
     try {
-      await Promise.race([this.flush(), timeout]);
+      await Promise.race([copy, timeout]);
     } finally {
       if (timer !== null) clearTimeout(timer);
     }
   }
 
   /** Starts a pass unless one is running; never delays the caller. */
-  private start(): Promise<void> {
+  private start(waitForSlot: boolean): Promise<void> {
     if (!this.running) {
-      this.running = this.pass().finally(() => {
+      this.running = this.pass(waitForSlot).finally(() => {
         this.running = null;
       });
       this.waitUntil(this.running);
@@ -85,51 +107,73 @@ export class Outbox {
     return this.running;
   }
 
-  private async pass(): Promise<void> {
-    for (;;) {
-      const batch = this.nextBatch();
-      if (!batch) return;
-      try {
-        await this.write(this.conversationId, batch);
-      } catch (err) {
-        log("warn", "d1_mirror_failed", {
-          conversationId: this.conversationId,
-          pending: batch.messages.length,
-          ...describeError(err),
-        });
-        this.alarm.request(this.now() + this.settings.retryMs);
+  private async pass(waitForSlot: boolean): Promise<void> {
+    await this.copyMembership();
+    const meta = this.state.meta;
+    if (!meta?.shard || this.store.readFlag(CONVERSATION_DIRTY) === "1") return;
+    if (!this.pending.hasPending(this.state.lastSeq)) return;
+    const wait = this.nextSlot - this.now();
+    if (wait > 0) {
+      if (!waitForSlot) {
+        this.alarm.request(this.nextSlot);
         return;
       }
-      this.store.transaction(() => {
-        if (batch.conversation) this.store.writeFlag(CONVERSATION_DIRTY, null);
-        this.store.markMembersSynced(batch.participants);
-        this.store.markSynced(batch.messages);
-        for (const r of batch.reads) this.store.markReadSynced(r.userId, r.lastReadSeq);
-      });
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    const { batchMaxBytes, batchMaxRows, flushMs, retryMs, logTail } = this.settings;
+    const next = this.pending.next(new HistoryBatchBuilder(batchMaxBytes, batchMaxRows), batchMaxRows);
+    if (!next) return;
+    // Taken now, so writes arriving while this batch is on its way wait for the next slot. A batch
+    // that fails gives it back: the retry is the alarm's (OUTBOX_RETRY_MS).
+    this.nextSlot = this.now() + flushMs;
+    try {
+      await this.writers.history(meta.shard, this.state.id, next.batch);
+    } catch (err) {
+      this.nextSlot = 0;
+      log("warn", "d1_mirror_failed", {
+        conversationId: this.state.id,
+        shard: meta.shard,
+        pending: next.batch.messageCount,
+        ...describeError(err),
+      });
+      this.alarm.request(this.now() + retryMs);
+      return;
+    }
+    this.pending.synced(next, this.state.lastSeq, logTail);
+    if (this.pending.hasPending(this.state.lastSeq)) this.alarm.request(this.nextSlot);
   }
 
-  /** The next rows to copy, or null when D1 has everything. */
-  private nextBatch(): (MirrorBatch & { messages: OutboxMessage[] }) | null {
-    let conversation: MirrorBatch["conversation"] = null;
-    let participants: MirrorBatch["participants"] = [];
-    if (this.membershipDirty) {
-      const meta = this.store.readFlag(CONVERSATION_DIRTY) === "1" ? this.store.readMeta() : null;
-      if (meta) {
-        const { kind, title, createdBy, createdAt } = meta;
-        conversation = { kind, title, directKey: meta.directKey ?? null, createdBy, createdAt };
-      }
-      participants = this.store.dirtyMembers();
-      if (!conversation && participants.length === 0) this.membershipDirty = false;
+  /** Copies the conversation's row and changed participants to the directory, if any. */
+  private async copyMembership(): Promise<void> {
+    if (!this.membershipDirty) return;
+    let conversation: MembershipBatch["conversation"] = null;
+    const meta = this.store.readFlag(CONVERSATION_DIRTY) === "1" ? this.state.meta : null;
+    if (meta?.shard) {
+      const { kind, title, createdBy, createdAt, shard } = meta;
+      conversation = { kind, title, directKey: meta.directKey ?? null, createdBy, createdAt, shard };
     }
-    const messages = this.store.dirtyMessages(MESSAGES_PER_BATCH);
-    const reads = this.store.dirtyReads();
-    if (!conversation && participants.length === 0 && messages.length === 0 && reads.length === 0) {
-      return null;
+    const participants = this.store.dirtyMembers();
+    if (!conversation && participants.length === 0) {
+      this.membershipDirty = false;
+      return;
     }
-    return { conversation, participants, messages, reads };
+    try {
+      await this.writers.membership(this.state.id, { conversation, participants });
+    } catch (err) {
+      log("warn", "d1_mirror_failed", {
+        conversationId: this.state.id,
+        directory: true,
+        ...describeError(err),
+      });
+      this.alarm.request(this.now() + this.settings.retryMs);
+      return;
+    }
+    this.store.transaction(() => {
+      if (conversation) this.store.writeFlag(CONVERSATION_DIRTY, null);
+      this.store.markMembersSynced(participants);
+    });
   }
 }
 
-/** The meta flag of a room whose conversation row D1 does not have yet. */
+/** The meta flag of a room whose conversation row (or its shard) the directory does not have yet. */
 export const CONVERSATION_DIRTY = "conversation_dirty";

@@ -1,11 +1,15 @@
 import { limitsFrom } from "../../config";
-import { mirrorConversation } from "../../db/mirror";
+import { mirrorHistory, mirrorMembership } from "../../db/mirror";
+import { shardDb } from "../../db/shards";
+import { metricsFrom } from "../../observability/metrics";
 import { SocketSet } from "../sockets";
 import { AlarmSchedule } from "./alarm";
 import { GroupCommit } from "./group-commit";
+import { RoomHistory, shardHistory } from "./history";
 import { InboxNotifier, userInboxes } from "./inbox-notifier";
 import { Membership } from "./membership";
 import { Outbox } from "./outbox";
+import { OutboxLog } from "./outbox-log";
 import { Presence } from "./presence";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
@@ -13,23 +17,45 @@ import { RateWindow, TypingThrottle } from "./throttles";
 
 /**
  * The modules of one room, wired to its storage, its sockets, its alarm, the settings and the
- * bindings (D1 for the outbox, the users' inboxes for notices). Built once per wake-up.
+ * bindings (the directory and the conversation's history shard for the outbox, the users' inboxes
+ * for notices). Built once per wake-up.
  */
 export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => void) {
   const limits = limitsFrom(env);
-  const store = new RoomStorage(ctx.storage);
+  const metrics = metricsFrom(env);
+  const store = new RoomStorage(ctx.storage, metrics);
   const state = new RoomState(ctx.id.name ?? "", store, limits.presenceMaxMembers);
   const sockets = new SocketSet(ctx);
   const alarms = new AlarmSchedule(ctx.storage);
   const notifier = new InboxNotifier(store, state, userInboxes(env), alarms, limits.inboxNotifyWindowMs);
+  const log = new OutboxLog(store);
   const outbox = new Outbox(
-    state.id,
+    state,
     store,
-    (id, batch) => mirrorConversation(env.DB, id, batch),
+    log,
+    {
+      membership: (id, batch) => mirrorMembership(env.DB, id, batch, metrics),
+      history: (shard, id, batch) => mirrorHistory(shardDb(env, shard), id, batch, metrics),
+    },
     alarms,
-    { flushMs: limits.outboxFlushMs, retryMs: limits.outboxRetryMs, restWaitMs: limits.restMirrorWaitMs },
+    {
+      flushMs: limits.outboxFlushMs,
+      retryMs: limits.outboxRetryMs,
+      restWaitMs: limits.restMirrorWaitMs,
+      batchMaxBytes: limits.d1BatchMaxBytes,
+      batchMaxRows: limits.d1BatchMaxRows,
+      logTail: limits.roomLogTail,
+    },
     (pass) => ctx.waitUntil(pass),
   );
+  const membership = new Membership(
+    store,
+    state,
+    limits.maxGroupSize,
+    () => outbox.membershipChanged(),
+    limits.historyShards,
+  );
+  membership.recordLegacyShard();
   return {
     limits,
     state,
@@ -37,9 +63,10 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     alarms,
     notifier,
     outbox,
+    membership,
+    historyReader: new RoomHistory(store, log, state, shardHistory(env, state)),
     presence: new Presence(sockets, state),
     typing: new TypingThrottle(limits.typingThrottleMs),
-    membership: new Membership(store, state, limits.maxGroupSize, () => outbox.membershipChanged()),
     commits: new GroupCommit(
       store,
       state,
@@ -47,6 +74,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
       limits.maxMessageChars,
       notifier,
       onGroupDue,
+      limits.storageBatchMaxBytes,
     ),
   };
 }

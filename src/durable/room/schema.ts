@@ -43,6 +43,19 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE members ADD COLUMN left_at TEXT;
    ALTER TABLE members ADD COLUMN hidden_at_seq INTEGER;
    ALTER TABLE members ADD COLUMN member_dirty INTEGER NOT NULL DEFAULT 0;`,
+  // 3. History reaches the shard by a high-water mark instead of a flag per row (outbox-log.ts):
+  //    every seq up to meta `outbox_seq` is in the shard; a message changed after it was copied is
+  //    listed in outbox_changed until it is copied again. Rows still dirty from before go above the
+  //    mark (copied again: the upserts are idempotent); the flag's index goes, and with it a row
+  //    written per message twice (set, then cleared). `messages.rev` and `dirty` stay, unused.
+  `CREATE TABLE IF NOT EXISTS outbox_changed (
+     seq INTEGER PRIMARY KEY,
+     rev INTEGER NOT NULL
+   );
+   INSERT OR REPLACE INTO meta (key, value)
+     SELECT 'outbox_seq', CAST(COALESCE((SELECT MIN(seq) - 1 FROM messages WHERE dirty = 1),
+                                        (SELECT MAX(seq) FROM messages), 0) AS TEXT);
+   DROP INDEX IF EXISTS messages_dirty;`,
 ];
 
 /** The version a room reaches once migrated. */

@@ -1,7 +1,5 @@
 import { notFound } from "../../errors";
 import type { Conversation, Message, User } from "../../protocol/models";
-import type { HistoryQuery } from "../../protocol/requests";
-import type { HistoryPage } from "../../protocol/responses";
 import { conversationView, messageView } from "../../views";
 import type { MemberRow, RoomMeta, RoomStorage, StoredMessage } from "./storage";
 
@@ -124,28 +122,6 @@ export class RoomState {
       updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
       lastSeq: this.lastSeq,
       lastMessage: last ? this.messageView(last) : null,
-    };
-  }
-
-  /** Messages with seq > `after`, ascending, at most `limit` (a reconnecting socket's replay). */
-  messagesAfter(after: number, limit: number): StoredMessage[] {
-    return this.store.messagesAfter(after, limit);
-  }
-
-  /**
-   * One page of history, read from the room's own log: an acknowledged message is in the very next
-   * read, whatever D1's state. Without a cursor, the latest page.
-   */
-  historyPage(query: HistoryQuery): HistoryPage {
-    const { limit } = query;
-    if (query.after !== undefined) {
-      const rows = this.store.messagesAfter(query.after, limit + 1);
-      return { messages: rows.slice(0, limit).map((m) => this.messageView(m)), hasMore: rows.length > limit };
-    }
-    const rows = this.store.messagesBefore(query.before ?? this.lastSeq + 1, limit + 1);
-    return {
-      messages: rows.slice(Math.max(0, rows.length - limit)).map((m) => this.messageView(m)),
-      hasMore: rows.length > limit,
     };
   }
 

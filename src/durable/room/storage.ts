@@ -1,5 +1,6 @@
 import type { DirectoryMember } from "../../db/conversations";
 import type { MirroredParticipant } from "../../db/mirror";
+import { type Metrics, NO_METRICS, meteredSql } from "../../observability/metrics";
 import type { User } from "../../protocol/models";
 import type { MessageFields } from "../../views";
 import { migrate } from "./schema";
@@ -7,7 +8,7 @@ import { migrate } from "./schema";
 /**
  * The conversation's own durable log and membership in the object's SQLite storage. Writes here are
  * local and covered by the output gate, so an ack sent after them is only released once they are
- * durable. D1 receives a copy through the outbox (outbox.ts), which reads the dirty rows here.
+ * durable. D1 receives a copy through the outbox (outbox.ts; what is still to copy: outbox-log.ts).
  */
 
 export interface RoomMeta {
@@ -17,6 +18,11 @@ export interface RoomMeta {
   createdBy: string;
   /** Direct conversations: the pair's key in D1's directory (one direct conversation per pair). */
   directKey?: string | null;
+  /**
+   * The history shard (a D1 binding name, src/db/shards.ts) the outbox copies messages to. Absent
+   * only in rooms from before sharding, until they wake (membership.ts records it then).
+   */
+  shard?: string | null;
 }
 
 export interface MemberRow extends User {
@@ -28,23 +34,18 @@ export interface MemberRow extends User {
 /** A message as the room stores it (the sender is an id; views add the profile). */
 export type StoredMessage = MessageFields;
 
-/** A message row with its outbox revision (bumped by every change, cleared once D1 has it). */
-export interface OutboxMessage extends StoredMessage {
-  rev: number;
-}
-
 type Row = Record<string, SqlStorageValue>;
 
 const str = (v: SqlStorageValue | undefined): string => (typeof v === "string" ? v : String(v ?? ""));
 const strOrNull = (v: SqlStorageValue | undefined): string | null => (typeof v === "string" ? v : null);
-const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
+export const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
 
 /** How a (sender, clientId) pair is keyed in maps: the pair is what must be unique. */
 export const clientKey = (senderId: string, clientId: string): string => `${senderId}\n${clientId}`;
 
-const MESSAGE_COLUMNS = "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at";
+export const MESSAGE_COLUMNS = "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at";
 
-function toMessage(r: Row): StoredMessage {
+export function toMessage(r: Row): StoredMessage {
   return {
     seq: num(r.seq),
     id: str(r.id),
@@ -70,10 +71,14 @@ function toMember(r: Row): MemberRow {
 }
 
 export class RoomStorage {
-  private readonly sql: SqlStorage;
+  /** The object's SQL, counting the rows each write transaction writes (METRICS, `storage_write`). */
+  readonly sql: Pick<SqlStorage, "exec">;
 
-  constructor(private readonly storage: DurableObjectStorage) {
-    this.sql = storage.sql;
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    metrics: Metrics = NO_METRICS,
+  ) {
+    this.sql = meteredSql(storage.sql, metrics, "room");
     migrate(storage);
   }
 
@@ -85,8 +90,8 @@ export class RoomStorage {
   readMeta(): RoomMeta | null {
     const row = this.sql.exec("SELECT value FROM meta WHERE key = 'room'").toArray()[0];
     if (!row) return null;
-    const { kind, title, createdAt, createdBy, directKey } = JSON.parse(str(row.value)) as RoomMeta;
-    return { kind, title, createdAt, createdBy, directKey: directKey ?? null };
+    const { kind, title, createdAt, createdBy, directKey, shard } = JSON.parse(str(row.value)) as RoomMeta;
+    return { kind, title, createdAt, createdBy, directKey: directKey ?? null, shard: shard ?? null };
   }
 
   writeMeta(meta: RoomMeta): void {
@@ -228,13 +233,36 @@ export class RoomStorage {
     return found;
   }
 
+  /** Changes a message and lists it for the outbox (the shard may have its previous version). */
   updateMessage(m: StoredMessage): void {
     this.sql.exec(
-      "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ?, rev = rev + 1, dirty = 1 WHERE seq = ?",
+      "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ? WHERE seq = ?",
       m.body,
       m.editedAt,
       m.deletedAt,
       m.seq,
+    );
+    this.sql.exec(
+      "INSERT INTO outbox_changed (seq, rev) VALUES (?, 1) ON CONFLICT (seq) DO UPDATE SET rev = rev + 1",
+      m.seq,
+    );
+  }
+
+  /**
+   * Puts back a message from the shard that the room's log no longer holds (older than its tail),
+   * so it can be changed like any other; the outbox's next trim removes it again once copied.
+   */
+  restoreMessage(m: StoredMessage): void {
+    this.sql.exec(
+      `INSERT OR IGNORE INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      m.seq,
+      m.id,
+      m.senderId,
+      m.body,
+      m.clientId,
+      m.createdAt,
+      m.editedAt,
+      m.deletedAt,
     );
   }
 
@@ -256,33 +284,26 @@ export class RoomStorage {
       .map(toMessage);
   }
 
-  /** Messages with seq < before, the `limit` closest to it, returned ascending. */
-  messagesBefore(before: number, limit: number): StoredMessage[] {
+  /** Messages with floor <= seq < before, the `limit` closest to `before`, returned ascending. */
+  messagesBefore(before: number, limit: number, floor = 0): StoredMessage[] {
     return this.sql
-      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit)
+      .exec(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? AND seq >= ? ORDER BY seq DESC LIMIT ?`,
+        before,
+        floor,
+        limit,
+      )
       .toArray()
       .map(toMessage)
       .reverse();
   }
 
-  dirtyMessages(limit: number): OutboxMessage[] {
+  /** The messages the log holds with from <= seq <= to, ascending. */
+  messagesInRange(from: number, to: number): StoredMessage[] {
     return this.sql
-      .exec(`SELECT ${MESSAGE_COLUMNS}, rev FROM messages WHERE dirty = 1 ORDER BY seq LIMIT ?`, limit)
+      .exec(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq BETWEEN ? AND ? ORDER BY seq`, from, to)
       .toArray()
-      .map((r) => ({ ...toMessage(r), rev: num(r.rev) }));
-  }
-
-  /**
-   * Clears the dirty flags of a flushed batch in one statement, except on rows that changed again
-   * since they were read for the outbox (their revision moved on).
-   */
-  markSynced(rows: { seq: number; rev: number }[]): void {
-    if (rows.length === 0) return;
-    this.sql.exec(
-      `UPDATE messages SET dirty = 0 FROM json_each(?) AS j
-       WHERE messages.seq = j.value ->> 0 AND messages.rev = j.value ->> 1`,
-      JSON.stringify(rows.map((r) => [r.seq, r.rev])),
-    );
+      .map(toMessage);
   }
 
   dirtyReads(): { userId: string; lastReadSeq: number }[] {

@@ -1,0 +1,38 @@
+import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// A history shard (a D1 database named in HISTORY_SHARDS, see shards.ts): the messages of the
+// conversations placed on it, and their members' read positions. Rooms write here through their
+// outbox (mirror.ts); nothing refers to the directory's tables, so a shard stands on its own. In a
+// deployment from before sharding the first shard is the directory database itself, whose
+// `messages` table (created by the directory's first migration) already has this shape.
+
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    conversationId: text("conversation_id").notNull(),
+    seq: integer("seq").notNull(),
+    senderId: text("sender_id").notNull(),
+    body: text("body").notNull(),
+    clientId: text("client_id"),
+    createdAt: text("created_at").notNull(),
+    editedAt: text("edited_at"),
+    deletedAt: text("deleted_at"),
+  },
+  // No unique index on clientId: the room numbers and deduplicates (its own log has that index),
+  // and one index fewer is one row written fewer per message.
+  (t) => [uniqueIndex("messages_conversation_seq_unique").on(t.conversationId, t.seq)],
+);
+
+export const readPositions = sqliteTable(
+  "read_positions",
+  {
+    conversationId: text("conversation_id").notNull(),
+    userId: text("user_id").notNull(),
+    lastReadSeq: integer("last_read_seq").notNull(),
+  },
+  // Looked up by conversation (and user) only: no second index to write.
+  (t) => [primaryKey({ columns: [t.conversationId, t.userId] })],
+);
+
+export type MessageRow = typeof messages.$inferSelect;

@@ -1,0 +1,66 @@
+import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
+import type { MessageFields } from "../views";
+import type { HistoryDb } from "./client";
+import { messages } from "./history-schema";
+
+/**
+ * Reads of a conversation's history from its shard: what a room serves for the part of its history
+ * older than the tail it keeps (ROOM_LOG_TAIL). Pages are read by (conversation_id, seq), the
+ * shard's unique index, and stop at their limit.
+ */
+
+const columns = {
+  id: messages.id,
+  seq: messages.seq,
+  senderId: messages.senderId,
+  body: messages.body,
+  clientId: messages.clientId,
+  createdAt: messages.createdAt,
+  editedAt: messages.editedAt,
+  deletedAt: messages.deletedAt,
+};
+
+/** Messages with after < seq < below, ascending, at most `limit`. */
+export async function shardMessagesAfter(
+  db: HistoryDb,
+  conversationId: string,
+  after: number,
+  below: number,
+  limit: number,
+): Promise<MessageFields[]> {
+  return db
+    .select(columns)
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), gt(messages.seq, after), lt(messages.seq, below)))
+    .orderBy(asc(messages.seq))
+    .limit(limit);
+}
+
+/** The `limit` messages closest below `before`, returned ascending. */
+export async function shardMessagesBefore(
+  db: HistoryDb,
+  conversationId: string,
+  before: number,
+  limit: number,
+): Promise<MessageFields[]> {
+  const rows = await db
+    .select(columns)
+    .from(messages)
+    .where(and(eq(messages.conversationId, conversationId), lt(messages.seq, before)))
+    .orderBy(desc(messages.seq))
+    .limit(limit);
+  return rows.reverse();
+}
+
+/** One message of the conversation by its id, or null. */
+export async function shardMessageById(
+  db: HistoryDb,
+  conversationId: string,
+  id: string,
+): Promise<MessageFields | null> {
+  const [row] = await db
+    .select(columns)
+    .from(messages)
+    .where(and(eq(messages.id, id), eq(messages.conversationId, conversationId)));
+  return row ?? null;
+}

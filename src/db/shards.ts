@@ -1,0 +1,71 @@
+/**
+ * Where a conversation's history lives. HISTORY_SHARDS names D1 bindings (wrangler.toml), in
+ * placement order: a new conversation is placed on one of them by a hash of its id, and the name
+ * is recorded (the room's meta, the directory's `conversations.shard`), so placement never moves a
+ * conversation: shards can be added at the end, and one that is full can leave the list (it stops
+ * receiving new conversations but stays bound, serving the ones it has).
+ *
+ * Conversations from before sharding record no name; their messages are on the first shard, which
+ * in such a deployment is a binding to the directory database itself (README, "Scaling").
+ */
+
+/** The first entry when HISTORY_SHARDS is empty: the binding wrangler.toml declares by default. */
+export const DEFAULT_SHARD = "HISTORY_0";
+
+/**
+ * The table of applied history migrations (wrangler.toml's `migrations_table` of every shard): not
+ * D1's default, so a shard that is the directory database too keeps the two roles' lists apart.
+ */
+export const HISTORY_MIGRATIONS_TABLE = "d1_history_migrations";
+
+/** HISTORY_SHARDS as binding names, in order; never empty. */
+export function shardNames(value: string | undefined): readonly string[] {
+  const names = (value ?? "").split(/[\s,]+/).filter(Boolean);
+  return names.length > 0 ? names : [DEFAULT_SHARD];
+}
+
+/**
+ * The shard of a new conversation: FNV-1a of its id over the shards. A hash rather than a random
+ * pick, so the same id lands on the same shard wherever it is computed (a direct conversation's id
+ * is derived from its pair).
+ */
+export function placeConversation(conversationId: string, shards: readonly string[]): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < conversationId.length; i++) {
+    hash ^= conversationId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return shards[hash % shards.length] ?? DEFAULT_SHARD;
+}
+
+/** The shard of a conversation from before sharding (no recorded name). */
+export function legacyShard(shards: readonly string[]): string {
+  return shards[0] ?? DEFAULT_SHARD;
+}
+
+const isD1 = (value: unknown): value is D1Database =>
+  typeof value === "object" &&
+  value !== null &&
+  typeof Reflect.get(value, "prepare") === "function" &&
+  typeof Reflect.get(value, "batch") === "function";
+
+/**
+ * The D1 binding of a shard by its name. A name that is not bound (a typo, a binding removed while
+ * conversations still record it) throws: the outbox keeps the rows and retries, nothing is lost.
+ */
+export function shardDb(env: object, name: string): D1Database {
+  const binding: unknown = Reflect.get(env, name);
+  if (!isD1(binding)) throw new Error(`history shard ${name} is not a D1 binding`);
+  return binding;
+}
+
+/** The history shards as a reader of several conversations sees them. */
+export interface ShardAccess {
+  db(name: string): D1Database;
+  /** The shard of conversations that record none (from before sharding). */
+  legacy: string;
+}
+
+export function shardAccess(env: Env): ShardAccess {
+  return { db: (name) => shardDb(env, name), legacy: legacyShard(shardNames(env.HISTORY_SHARDS)) };
+}

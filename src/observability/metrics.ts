@@ -1,0 +1,74 @@
+/**
+ * Write costs as Analytics Engine data points (binding METRICS), so production shows what the
+ * benchmark measures (test/bench/metrics.mjs reads the same shapes from its local sink):
+ *   d1_batch       blobs [event, label]  doubles [statements, rowsWritten]  indexes [conversationId]
+ *   storage_write  blobs [event, label]  doubles [rowsWritten]
+ * rowsWritten is what the platform reports (D1's `meta.rows_written`, a SQL cursor's
+ * `rowsWritten`), indexes included: it is what is billed and what fills a database. Without the
+ * binding every call is a no-op. A data point is never awaited and never fails a write.
+ */
+export interface Metrics {
+  /** One D1 batch (or single statement) that succeeded, with its results. */
+  d1Batch(label: string, conversationId: string, statements: number, results: readonly D1Result[]): void;
+  /** One write transaction of an object's own SQLite storage. */
+  storageWrite(label: string, rowsWritten: number): void;
+}
+
+export const NO_METRICS: Metrics = { d1Batch: () => undefined, storageWrite: () => undefined };
+
+/** The dataset's limit on an index (Analytics Engine limits: 96 bytes). */
+const INDEX_MAX_CHARS = 96;
+
+export function metricsFrom(env: { METRICS?: AnalyticsEngineDataset | undefined }): Metrics {
+  const dataset = env.METRICS;
+  if (!dataset) return NO_METRICS;
+  const write = (point: AnalyticsEngineDataPoint) => {
+    try {
+      dataset.writeDataPoint(point);
+    } catch {
+      // Over the per-invocation limit of data points, or a dataset that is unavailable: the
+      // measurement is lost, never the write it describes.
+    }
+  };
+  return {
+    d1Batch(label, conversationId, statements, results) {
+      let rows = 0;
+      for (const r of results) rows += r.meta?.rows_written ?? 0;
+      write({
+        blobs: ["d1_batch", label],
+        doubles: [statements, rows],
+        indexes: [conversationId.slice(0, INDEX_MAX_CHARS)],
+      });
+    },
+    storageWrite(label, rowsWritten) {
+      write({ blobs: ["storage_write", label], doubles: [rowsWritten] });
+    },
+  };
+}
+
+/**
+ * An object's SQL storage that counts the rows its statements write and reports them as one
+ * `storage_write` per synchronous turn: the statements an event runs without awaiting are
+ * committed together (the runtime's implicit transaction), so one turn is one write transaction.
+ */
+export function meteredSql(sql: SqlStorage, metrics: Metrics, label: string): Pick<SqlStorage, "exec"> {
+  if (metrics === NO_METRICS) return sql;
+  let pending = 0;
+  const report = () => {
+    const rows = pending;
+    pending = 0;
+    metrics.storageWrite(label, rows);
+  };
+  return {
+    exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) {
+      const cursor = sql.exec<T>(query, ...bindings);
+      // A statement that returns no rows has run to completion here, so its count is final.
+      const written = cursor.rowsWritten;
+      if (written > 0) {
+        if (pending === 0) queueMicrotask(report);
+        pending += written;
+      }
+      return cursor;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { mirrorHistory, HistoryBatchBuilder } from "../../src/db/mirror";
+import { DEFAULT_SHARD, shardDb } from "../../src/db/shards";
+import { GroupCommit } from "../../src/durable/room/group-commit";
+import { RoomStorage } from "../../src/durable/room/storage";
+import { RateWindow } from "../../src/durable/room/throttles";
+import { newId } from "../../src/ids";
+import { metricsFrom } from "../../src/observability/metrics";
+import { person, roomWith, withStorage } from "./support";
+
+/** An Analytics Engine dataset that keeps the points written to it. */
+function recordingDataset(): { dataset: AnalyticsEngineDataset; points: AnalyticsEngineDataPoint[] } {
+  const points: AnalyticsEngineDataPoint[] = [];
+  return { dataset: { writeDataPoint: (p) => void (p && points.push(p)) }, points };
+}
+
+describe("write metrics", () => {
+  it("writes nothing without a METRICS binding", () => {
+    expect(() => metricsFrom({}).storageWrite("room", 3)).not.toThrow();
+  });
+
+  it("reports a D1 batch with its statements and the rows D1 says it wrote, indexed by conversation", async () => {
+    const { dataset, points } = recordingDataset();
+    const metrics = metricsFrom({ METRICS: dataset });
+    const builder = new HistoryBatchBuilder(65_536, 100);
+    const id = newId("c");
+    const at = new Date().toISOString();
+    // The default layout's shard is the directory database, whose messages refer to its rows.
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at) VALUES ('u_metrics', 'm@example.com', 'x', 'M', 'T', ?) ON CONFLICT DO NOTHING",
+      ).bind(at),
+      env.DB.prepare(
+        "INSERT INTO conversations (id, kind, created_by, created_at, updated_at) VALUES (?, 'group', 'u_metrics', ?, ?)",
+      ).bind(id, at, at),
+    ]);
+    for (let seq = 1; seq <= 3; seq++) {
+      builder.addMessage({
+        id: newId("m"),
+        seq,
+        senderId: "u_metrics",
+        body: `row ${seq}`,
+        clientId: null,
+        createdAt: new Date().toISOString(),
+        editedAt: null,
+        deletedAt: null,
+      });
+    }
+    builder.addRead({ userId: "u_metrics", lastReadSeq: 3 });
+    await mirrorHistory(shardDb(env, DEFAULT_SHARD), id, builder.build()!, metrics);
+    expect(points).toHaveLength(1);
+    const [point] = points;
+    expect(point?.blobs).toEqual(["d1_batch", "history"]);
+    expect(point?.indexes).toEqual([id]);
+    const [statements, rows] = point?.doubles ?? [];
+    expect(statements).toBe(2);
+    // Three messages and a read position, each with its index entries: D1 counts every row it wrote.
+    expect(rows).toBeGreaterThanOrEqual(4);
+  });
+
+  it("reports one storage write per turn, with the rows the room's SQLite statements wrote", async () => {
+    const { dataset, points } = recordingDataset();
+    const metrics = metricsFrom({ METRICS: dataset });
+    await withStorage(async (storage) => {
+      const people = [person(newId("u")), person(newId("u"))];
+      const { state } = roomWith(storage, people);
+      const store = new RoomStorage(storage, metrics);
+      const commits = new GroupCommit(
+        store,
+        state,
+        new RateWindow(1000),
+        4000,
+        { markAll: () => undefined },
+        () => undefined,
+      );
+      await Promise.resolve();
+      points.length = 0;
+      for (let i = 0; i < 3; i++) commits.accept(people[0]!.id, `group ${i}`, null, null);
+      commits.commit();
+      await Promise.resolve();
+      expect(points.map((p) => p.blobs)).toEqual([["storage_write", "room"]]);
+      // Three messages with their index entries, and the sender's read position.
+      expect(points[0]?.doubles?.[0]).toBeGreaterThanOrEqual(4);
+    });
+  });
+});
