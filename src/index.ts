@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { runRetention } from "./db/retention";
 import { servePage } from "./page";
 
 export { UserInbox } from "./durable/inbox/user-inbox";
@@ -12,5 +13,9 @@ export default {
       return servePage(request, env);
     }
     return app.fetch(request, env, ctx);
+  },
+  // The Cron Trigger of wrangler.toml: retention of the history shards (a no-op when RETENTION_DAYS is 0).
+  async scheduled(controller, env) {
+    await runRetention(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;
