@@ -51,6 +51,13 @@ FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?`;
 const DELETE_ROWS = "DELETE FROM messages WHERE rowid IN (SELECT value FROM json_each(?))";
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Calls one run makes at most (D1 queries and R2 writes together): one invocation may make 1,000
+ * D1 queries (Cloudflare's D1 limits page) and a bounded number of subrequests. A run that would
+ * go over stops; the next run goes on where it stopped.
+ */
+const CALLS_PER_RUN = 900;
 const pad = (seq: number) => String(seq).padStart(12, "0");
 
 /** One archive object per conversation of a batch; returns how many were stored. */
@@ -102,20 +109,29 @@ export async function runRetention(env: Env, now: number = Date.now()): Promise<
   const cutoff = new Date(now - limits.retentionDays * DAY_MS).toISOString();
   const metrics = metricsFrom(env);
   const reports: RetentionReport[] = [];
+  let calls = 0;
   for (const shard of limits.historyShards) {
     const report: RetentionReport = { shard, batches: 0, deleted: 0, archived: 0 };
     reports.push(report);
     try {
       const db = shardDb(env, shard);
       let after = 0;
-      while (report.batches < limits.retentionMaxBatches) {
+      // Each batch: its window, the delete, and (archiving) at most one object per row.
+      const perBatch = 2 + (limits.retentionArchive ? limits.retentionBatchRows : 0);
+      while (report.batches < limits.retentionMaxBatches && calls + perBatch <= CALLS_PER_RUN) {
+        calls++;
         const { results } = await db.prepare(WINDOW).bind(after, limits.retentionBatchRows).all<Row>();
         const last = results[results.length - 1];
         if (!last) break;
         after = last.rid;
         const old = results.filter((r) => r.created_at < cutoff);
         if (old.length === 0) break;
-        if (limits.retentionArchive && bucket) report.archived += await archive(bucket, old);
+        if (limits.retentionArchive && bucket) {
+          const stored = await archive(bucket, old);
+          report.archived += stored;
+          calls += stored;
+        }
+        calls++;
         const deleted = await db
           .prepare(DELETE_ROWS)
           .bind(JSON.stringify(old.map((r) => r.rid)))

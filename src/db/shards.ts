@@ -5,11 +5,12 @@
  * conversation: shards can be added at the end, and one that is full can leave the list (it stops
  * receiving new conversations but stays bound, serving the ones it has).
  *
- * Conversations from before sharding record no name; their messages are on the first shard, which
- * in such a deployment is a binding to the directory database itself (README, "Scaling").
+ * Conversations from before sharding record no name; their messages are in the directory database,
+ * which the binding HISTORY_0 reaches as a shard (README, "Scaling"). Their rooms record that name
+ * when they wake.
  */
 
-/** The first entry when HISTORY_SHARDS is empty: the binding wrangler.toml declares by default. */
+/** The shard wrangler.toml declares by default, and the one of conversations from before sharding. */
 export const DEFAULT_SHARD = "HISTORY_0";
 
 /**
@@ -38,10 +39,8 @@ export function placeConversation(conversationId: string, shards: readonly strin
   return shards[hash % shards.length] ?? DEFAULT_SHARD;
 }
 
-/** The shard of a conversation from before sharding (no recorded name). */
-export function legacyShard(shards: readonly string[]): string {
-  return shards[0] ?? DEFAULT_SHARD;
-}
+/** The shard of a conversation from before sharding (no recorded name): wherever HISTORY_SHARDS points. */
+export const LEGACY_SHARD = DEFAULT_SHARD;
 
 const isD1 = (value: unknown): value is D1Database =>
   typeof value === "object" &&
@@ -67,5 +66,5 @@ export interface ShardAccess {
 }
 
 export function shardAccess(env: Env): ShardAccess {
-  return { db: (name) => shardDb(env, name), legacy: legacyShard(shardNames(env.HISTORY_SHARDS)) };
+  return { db: (name) => shardDb(env, name), legacy: LEGACY_SHARD };
 }

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
-import { legacyShard, shardDb, shardNames } from "../../src/db/shards";
+import { LEGACY_SHARD, shardDb } from "../../src/db/shards";
 
 /** The binding name of the shard holding a conversation's history, as the directory records it. */
 export async function shardNameOf(conversationId: string): Promise<string> {
   const row = await env.DB.prepare("SELECT shard FROM conversations WHERE id = ?")
     .bind(conversationId)
     .first<{ shard: string | null }>();
-  return row?.shard ?? legacyShard(shardNames(env.HISTORY_SHARDS));
+  return row?.shard ?? LEGACY_SHARD;
 }
 
 /** The D1 database holding a conversation's history (in the default layout: the directory's). */

@@ -18,7 +18,7 @@ const LONG_AGO = "2020-01-01T00:00:00.000Z";
 
 /** One run of the Cron Trigger's handler, as the runtime calls it. */
 async function runJob(): Promise<void> {
-  await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env);
+  await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/10 * * * *" }), env);
 }
 
 /** A conversation whose first `old` messages (of `total`) are older than the retention period. */

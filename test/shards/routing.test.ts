@@ -125,7 +125,7 @@ describe("history shards", () => {
     figures.print();
   });
 
-  it("keeps the history of a conversation from before sharding on the first shard, and records it", async () => {
+  it("keeps the history of a conversation from before sharding in the directory database (HISTORY_0), and records it", async () => {
     const a = await registerUser("Ann", "Legacy");
     const b = await registerUser("Bob", "Legacy");
     const id = `c_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
@@ -143,9 +143,13 @@ describe("history shards", () => {
     ]);
     await sendMessage(a.token, id, "still here");
     await drainOutbox(id, 1);
-    expect((await rowsOn("SHARD_A", id)).map((r) => r.body)).toEqual(["still here"]);
+    const legacy = await env.HISTORY_0.prepare("SELECT body FROM messages WHERE conversation_id = ?")
+      .bind(id)
+      .all();
+    expect(legacy.results).toEqual([{ body: "still here" }]);
+    expect(await rowsOn("SHARD_A", id)).toEqual([]);
     expect(await rowsOn("SHARD_B", id)).toEqual([]);
     const recorded = () => env.DB.prepare("SELECT shard FROM conversations WHERE id = ?").bind(id).first();
-    await until("the directory records the shard", async () => (await recorded())?.shard === "SHARD_A");
+    await until("the directory records the shard", async () => (await recorded())?.shard === "HISTORY_0");
   });
 });

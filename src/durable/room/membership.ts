@@ -1,6 +1,6 @@
 import { openDb } from "../../db/client";
 import { loadDirectorySnapshot } from "../../db/conversations";
-import { legacyShard, placeConversation } from "../../db/shards";
+import { LEGACY_SHARD, placeConversation } from "../../db/shards";
 import { ApiError } from "../../errors";
 import { directKeyOf, nowIso } from "../../ids";
 import type { User } from "../../protocol/models";
@@ -64,7 +64,7 @@ export class Membership {
     if (!snapshot || snapshot.members.length === 0) return;
     const { shard, ...conversation } = snapshot.conversation;
     this.store.transaction(() => {
-      this.store.writeMeta({ ...conversation, shard: shard ?? legacyShard(this.shards) });
+      this.store.writeMeta({ ...conversation, shard: shard ?? LEGACY_SHARD });
       for (const m of snapshot.members) this.store.insertDirectoryMember(m);
       // A conversation from before sharding: the directory learns the shard its room now uses.
       if (shard === null) this.store.writeFlag(CONVERSATION_DIRTY, "1");
@@ -74,15 +74,15 @@ export class Membership {
   }
 
   /**
-   * A room from before sharding has no shard in its meta: its history is on the first one (see
-   * src/db/shards.ts). Recorded once, here and (through the outbox) in the directory, so a later
-   * change of HISTORY_SHARDS never moves it.
+   * A room from before sharding has no shard in its meta: its history is in the directory
+   * database, reached as HISTORY_0 (src/db/shards.ts). Recorded once, here and (through the
+   * outbox) in the directory, like any other conversation's shard.
    */
   recordLegacyShard(): void {
     const meta = this.state.meta;
     if (!meta || meta.shard) return;
     this.store.transaction(() => {
-      this.store.writeMeta({ ...meta, shard: legacyShard(this.shards) });
+      this.store.writeMeta({ ...meta, shard: LEGACY_SHARD });
       this.store.writeFlag(CONVERSATION_DIRTY, "1");
     });
     this.state.reload();
