@@ -6,9 +6,9 @@
 //                 Only this mode has the METRICS sink (metrics.mjs) and --cpu-profile.
 //   wrangler-dev  the `wrangler dev` CLI: a proxy workerd in front of the user workerd.
 //   start-worker  wrangler's `unstable_startWorker` API: the same proxy arrangement as wrangler dev.
-// Every mode gets a fresh temporary persist directory with the D1 migrations applied by
-// `wrangler d1 migrations apply DB --local --persist-to <dir>`, listens on 127.0.0.1 only, and is
-// stopped (every process of its tree, by pid) by stop().
+// Every mode gets a fresh temporary persist directory with every D1 binding's migrations applied
+// (scripts/d1-migrate.mjs --local --persist-to <dir>), listens on 127.0.0.1 only, and is stopped
+// (every process of its tree, by pid) by stop(). `persistDir` tells where its local D1 files are.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +20,7 @@ import { ROOT, ServedProcess, captureOutput, freePort, processTree, waitHealthy 
 export { ROOT };
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const SERVE = fileURLToPath(new URL("./serve.mjs", import.meta.url));
+const MIGRATE = join(ROOT, "scripts/d1-migrate.mjs");
 
 /** Keeps wrangler and Miniflare from reaching out to the network (telemetry, the Request.cf fetch). */
 export const QUIET_ENV = {
@@ -69,10 +70,7 @@ export async function startServer({ mode, vars, inspectorPort, minify = true, lo
   try {
     ensureClientBuild();
     log(`migrating local D1 in ${dir}`);
-    runSync(
-      [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir],
-      "wrangler d1 migrations apply",
-    );
+    runSync([MIGRATE, "--local", "--persist-to", dir], "d1 migrations (every binding)");
     const port = await freePort();
     if (mode === "wrangler-dev") {
       const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir];
@@ -108,6 +106,7 @@ export async function startServer({ mode, vars, inspectorPort, minify = true, lo
     });
     server.mode = mode;
     server.output = output;
+    server.persistDir = dir;
     try {
       await waitHealthy(child, url, output);
     } catch (err) {

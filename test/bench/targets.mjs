@@ -7,11 +7,12 @@
 //   socketUrl(room, user, batch)
 //   before(room) / account(room, before, {acked, waitForD1})
 //                   the server's own record of a run: every acked message stored, numbered without
-//                   gaps (and for the product: the history page and the D1 copy agree)
+//                   gaps (and for the product: the history page and the shard's copy agree)
 //   metrics         the product's METRICS sink (metrics.mjs), null for the floor
 //   profilers       V8 profilers of the product's isolates (--cpu-profile), [] otherwise
 
 import { randomBytes } from "node:crypto";
+import { LocalShards } from "./d1-shards.mjs";
 import { floorLastSeq, floorUsers } from "./floor.mjs";
 import { sleep } from "./proc.mjs";
 import { seedConversation } from "./seeding.mjs";
@@ -26,6 +27,7 @@ export class ProductTarget {
     this.users = users;
     this.metrics = metrics;
     this.profilers = profilers;
+    this.shards = new LocalShards(server.persistDir);
   }
 
   async prepare(name, cfg) {
@@ -55,13 +57,13 @@ export class ProductTarget {
       { token },
     );
     const historyPageConsistent = page.messages.every((m, i) => m.seq === before.lastSeq + 1 + i);
-    // D1 (the inbox listing reads it) receives the messages through the room's outbox: how far behind?
+    // The conversation's history shard receives the messages through the room's outbox: how far
+    // behind? Read from the shard itself (the local D1 files), not through the API.
     const d1Start = performance.now();
     let d1LastSeq = null;
     const d1Deadline = waitForD1 ? d1Start + 15_000 : d1Start;
     while (performance.now() < d1Deadline) {
-      const inbox = await this.api.call("GET", "/api/conversations?limit=50", { token });
-      d1LastSeq = inbox.conversations.find((c) => c.id === room.id)?.lastSeq ?? null;
+      d1LastSeq = this.shards.lastSeq(room.id);
       if (d1LastSeq !== null && d1LastSeq >= after.lastSeq) break;
       await sleep(50);
     }
