@@ -1,4 +1,4 @@
-import { shardNames } from "./db/shards";
+import { openShards, shardNames } from "./db/shards";
 
 /** The limits and settings of [vars] in wrangler.toml, parsed once into numbers. */
 export interface Limits {
@@ -43,6 +43,8 @@ export interface Limits {
   pushHttpHosts: readonly string[];
   /** HISTORY_SHARDS: the history shards' D1 binding names, in placement order (src/db/shards.ts). */
   historyShards: readonly string[];
+  /** The shards new conversations are placed on: HISTORY_SHARDS less HISTORY_SHARDS_CLOSED. */
+  openHistoryShards: readonly string[];
   /** A room's copy to its shard: at most this many bytes of bound rows per D1 batch. */
   d1BatchMaxBytes: number;
   d1BatchMaxRows: number;
@@ -96,6 +98,7 @@ type Vars = Pick<
   | "PUSH_TIMEOUT_MS"
   | "PUSH_HTTP_HOSTS"
   | "HISTORY_SHARDS"
+  | "HISTORY_SHARDS_CLOSED"
   | "D1_BATCH_MAX_BYTES"
   | "D1_BATCH_MAX_ROWS"
   | "STORAGE_BATCH_MAX_BYTES"
@@ -164,6 +167,7 @@ export function limitsFrom(env: Vars): Limits {
       .map((host) => host.trim().toLowerCase())
       .filter(Boolean),
     historyShards: shardNames(env.HISTORY_SHARDS),
+    openHistoryShards: openShards(shardNames(env.HISTORY_SHARDS), listSetting(env.HISTORY_SHARDS_CLOSED)),
     d1BatchMaxBytes: Math.min(int(env.D1_BATCH_MAX_BYTES, 262_144, 1024), BATCH_BYTES_CEILING),
     d1BatchMaxRows: int(env.D1_BATCH_MAX_ROWS, 500, 1),
     storageBatchMaxBytes: Math.min(int(env.STORAGE_BATCH_MAX_BYTES, 262_144, 1024), BATCH_BYTES_CEILING),

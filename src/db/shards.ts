@@ -1,9 +1,10 @@
 /**
- * Where a conversation's history lives. HISTORY_SHARDS names D1 bindings (wrangler.toml), in
- * placement order: a new conversation is placed on one of them by a hash of its id, and the name
- * is recorded (the room's meta, the directory's `conversations.shard`), so placement never moves a
- * conversation: shards can be added at the end, and one that is full can leave the list (it stops
- * receiving new conversations but stays bound, serving the ones it has).
+ * Where a conversation's history lives. HISTORY_SHARDS names every shard's D1 binding
+ * (wrangler.toml), in placement order: a new conversation is placed on one of them by a hash of its
+ * id, and the name is recorded (the room's meta, the directory's `conversations.shard`), so
+ * placement never moves a conversation: shards can be added at the end, and one that is full is
+ * closed (HISTORY_SHARDS_CLOSED): it takes no new conversations, serves the ones it has, and is
+ * still pruned by retention.
  *
  * Conversations from before sharding record no name; their messages are in the directory database,
  * which the binding HISTORY_0 reaches as a shard (README, "Scaling"). Their rooms record that name
@@ -18,6 +19,12 @@ export const DEFAULT_SHARD = "HISTORY_0";
  * D1's default, so a shard that is the directory database too keeps the two roles' lists apart.
  */
 export const HISTORY_MIGRATIONS_TABLE = "d1_history_migrations";
+
+/** The shards new conversations may go to: all but the closed ones (all of them if every one is closed). */
+export function openShards(shards: readonly string[], closed: readonly string[]): readonly string[] {
+  const open = shards.filter((name) => !closed.includes(name));
+  return open.length > 0 ? open : shards;
+}
 
 /** HISTORY_SHARDS as binding names, in order; never empty. */
 export function shardNames(value: string | undefined): readonly string[] {
@@ -39,7 +46,7 @@ export function placeConversation(conversationId: string, shards: readonly strin
   return shards[hash % shards.length] ?? DEFAULT_SHARD;
 }
 
-/** The shard of a conversation from before sharding (no recorded name): wherever HISTORY_SHARDS points. */
+/** The shard of a conversation from before sharding (no recorded name): the directory database. */
 export const LEGACY_SHARD = DEFAULT_SHARD;
 
 const isD1 = (value: unknown): value is D1Database =>

@@ -123,10 +123,11 @@ export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
     },
   };
   try {
+    // Every D1 binding's migrations: the directory's and the history shards' (scripts/d1-migrate.mjs).
     await run(
       process.execPath,
-      [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
-      "wrangler d1 migrations apply",
+      [join(ROOT, "scripts/d1-migrate.mjs"), "--local", "--persist-to", persist],
+      "d1 migrations",
       120_000,
     );
     // Its own process group, so stop() reaches workerd too (wrangler starts it as a child).

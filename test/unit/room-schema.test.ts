@@ -71,4 +71,24 @@ describe("room schema", () => {
       ]);
     });
   });
+
+  it("keeps what was still to copy to D1: the high-water mark starts below the first dirty message", async () => {
+    await withStorage((storage) => {
+      storage.sql.exec(UNVERSIONED);
+      storage.sql.exec(
+        `INSERT INTO messages (seq, id, sender_id, body, client_id, created_at, dirty) VALUES
+           (2, 'm_2', 'u_a', 'copied', NULL, '2026-01-01T00:00:01.000Z', 0),
+           (3, 'm_3', 'u_a', 'not yet', NULL, '2026-01-01T00:00:02.000Z', 1),
+           (4, 'm_4', 'u_a', 'copied, later', NULL, '2026-01-01T00:00:03.000Z', 0)`,
+      );
+      migrate(storage);
+      const log = new OutboxLog(new RoomStorage(storage));
+      // 3 and everything after it go (again: the shard's upserts make 4 a no-op).
+      expect(log.syncedSeq()).toBe(2);
+      expect(log.hasPending(4)).toBe(true);
+      expect(
+        storage.sql.exec("SELECT name FROM sqlite_master WHERE name = 'messages_dirty'").toArray(),
+      ).toEqual([]);
+    });
+  });
 });

@@ -28,7 +28,7 @@ export class Membership {
     private readonly maxGroupSize: number,
     /** Called after every change, so the outbox copies it. */
     private readonly changed: () => void,
-    /** HISTORY_SHARDS: where a new conversation's history may be placed. */
+    /** Where a new conversation's history may be placed: the open shards of HISTORY_SHARDS. */
     private readonly shards: readonly string[],
   ) {}
 

@@ -53,7 +53,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     state,
     limits.maxGroupSize,
     () => outbox.membershipChanged(),
-    limits.historyShards,
+    limits.openHistoryShards,
   );
   membership.recordLegacyShard();
   return {
