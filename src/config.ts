@@ -16,6 +16,12 @@ export interface Limits {
   messageRatePer10s: number;
   typingThrottleMs: number;
   inboxNotifyWindowMs: number;
+  /** A notice an inbox did not take is sent again after this long, from the room's alarm. */
+  inboxRetryMs: number;
+  /** People listed in a conversation of the inbox listing and of inbox events (all are counted). */
+  inboxParticipants: number;
+  /** Rooms an inbox asks at once while it fills itself for the first time (backfill). */
+  inboxBackfillConcurrency: number;
   outboxRetryMs: number;
   outboxFlushMs: number;
   presenceMaxMembers: number;
@@ -76,6 +82,9 @@ type Vars = Pick<
   | "MESSAGE_RATE_PER_10S"
   | "TYPING_THROTTLE_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
+  | "INBOX_RETRY_MS"
+  | "INBOX_PARTICIPANTS"
+  | "INBOX_BACKFILL_CONCURRENCY"
   | "OUTBOX_RETRY_MS"
   | "OUTBOX_FLUSH_MS"
   | "PRESENCE_MAX_MEMBERS"
@@ -141,6 +150,9 @@ export function limitsFrom(env: Vars): Limits {
     messageRatePer10s: int(env.MESSAGE_RATE_PER_10S, 100, 1),
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
+    inboxRetryMs: int(env.INBOX_RETRY_MS, 2000, 1),
+    inboxParticipants: int(env.INBOX_PARTICIPANTS, 10, 1),
+    inboxBackfillConcurrency: int(env.INBOX_BACKFILL_CONCURRENCY, 8, 1),
     outboxRetryMs: int(env.OUTBOX_RETRY_MS, 2000, 1),
     outboxFlushMs: int(env.OUTBOX_FLUSH_MS, 100),
     presenceMaxMembers: int(env.PRESENCE_MAX_MEMBERS, 100),

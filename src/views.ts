@@ -45,6 +45,8 @@ export interface ConversationFields {
   createdAt: string;
   updatedAt: string;
   lastSeq: number;
+  /** When `participants` is a summary: how many there are in all. */
+  participantCount?: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export function conversationView(
     kind: c.kind,
     title: c.title,
     participants,
+    participantCount: c.participantCount ?? participants.length,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
     lastSeq: c.lastSeq,

@@ -32,9 +32,9 @@ export function conversationName(conversation: Conversation, meId: string): stri
   const people = others(conversation, meId);
   if (conversation.kind === "direct") return people[0] ? fullName(people[0]) : "Direct message";
   const names = people.map((p) => p.firstName || fullName(p));
-  return names.length > 3
-    ? `${names.slice(0, 3).join(", ")} +${names.length - 3}`
-    : names.join(", ") || "Group";
+  // The inbox lists only the first participants; the count has them all (me among them).
+  const total = Math.max(names.length, conversation.participantCount - 1);
+  return total > 3 ? `${names.slice(0, 3).join(", ")} +${total - 3}` : names.join(", ") || "Group";
 }
 
 export function snippet(message: Message | null, meId: string, kind: Conversation["kind"]): string {

@@ -42,7 +42,13 @@ export const ConversationSchema = z.object({
   id: z.string(),
   kind: z.enum(["direct", "group"]),
   title: z.string().nullable(),
+  /**
+   * Everyone in it on `GET /api/conversations/:id` and in REST answers about one conversation; the
+   * first INBOX_PARTICIPANTS (by join time) in the inbox listing and inbox events.
+   */
   participants: z.array(UserSchema),
+  /** How many people are in it, however many `participants` lists. */
+  participantCount: z.number().int(),
   createdAt: z.string(),
   /** Time of the latest activity. */
   updatedAt: z.string(),

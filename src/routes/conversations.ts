@@ -3,9 +3,9 @@ import { createMiddleware } from "hono/factory";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
-import { decodeCursor, findDirectConversationId, listInbox } from "../db/conversations";
-import { shardAccess } from "../db/shards";
+import { findDirectConversationId } from "../db/conversations";
 import { findUsersByIds } from "../db/users";
+import { decodeCursor } from "../durable/inbox/cursor";
 import type { NewConversation } from "../durable/room/membership";
 import { type RoomStub, callRoom, isConversationId, roomOf } from "../durable/room/stub";
 import type { AppEnv } from "../env";
@@ -99,7 +99,7 @@ const conversation = new Hono<RoomEnv>()
     async (c) => {
       const { stub, userId } = c.var.room;
       const { body, clientId } = c.req.valid("json");
-      const result = await callRoom(stub.send(userId, { body, clientId }, { awaitMirror: true }));
+      const result = await callRoom(stub.send(userId, { body, clientId }));
       return c.json({ message: result.message } satisfies MessageResponse, result.created ? 201 : 200);
     },
   )
@@ -147,8 +147,9 @@ export const conversationRoutes = new Hono<AppEnv>()
           details: [{ path: "cursor", message: "unknown cursor" }],
         });
       }
-      const { userId } = c.get("auth");
-      return c.json(await listInbox(openDb(c.env.DB), shardAccess(c.env), userId, limit, decoded));
+      // The user's inbox object has the page ready as JSON (rows it keeps itself; no D1 on this path).
+      const page = await c.env.USER_INBOX.getByName(c.get("auth").userId).list(limit, decoded);
+      return c.body(page, 200, { "content-type": "application/json" });
     },
   )
   .post(

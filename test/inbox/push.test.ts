@@ -282,6 +282,7 @@ describe("web push to people who are away", () => {
         kind: "direct",
         title: null,
         participants: [userOf(sender), userOf(recipient)],
+        participantCount: 2,
         createdAt: now,
         updatedAt: now,
         lastSeq: seq,

@@ -44,7 +44,13 @@ describe("inbox sockets", () => {
     const ib = await openSocket("/api/inbox/ws", { token: b.token });
     await ib.next(ofType("ready"));
     const { conversation } = await startConversation(a.token, [b.user.id], { body: "private" });
-    await ib.next((e) => e.type === "conversation.updated" && e.conversation.id === conversation.id);
+    // B's inbox hears of it (created with its first message already in it): by then Eve's would have too.
+    await ib.next(
+      (e) =>
+        (e.type === "conversation.created" || e.type === "conversation.updated") &&
+        e.conversation.id === conversation.id &&
+        e.conversation.lastSeq === 1,
+    );
     expect(ie.events.filter((e) => e.type !== "ready")).toEqual([]);
     ie.close();
     ib.close();

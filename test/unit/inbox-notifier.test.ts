@@ -2,37 +2,37 @@ import { describe, expect, it } from "vitest";
 import { type Inboxes, InboxNotifier } from "../../src/durable/room/inbox-notifier";
 import { GroupCommit } from "../../src/durable/room/group-commit";
 import { RateWindow } from "../../src/durable/room/throttles";
-import type { InboxEvent } from "../../src/protocol/frames";
-import { ConversationSchema } from "../../src/protocol/models";
+import type { InboxNotice, MemberNotice } from "../../src/durable/inbox/notice";
+import { type Conversation, ConversationSchema } from "../../src/protocol/models";
 import { manualClock, person, recordingAlarm, roomWith, withStorage } from "./support";
 
 const ann = person("u_ann", "Ann");
 const bob = person("u_bob", "Bob");
 const cy = person("u_cy", "Cy");
 
-/** Inboxes that record what each user would receive. */
-function recordingInboxes(): Inboxes & { received: Map<string, InboxEvent[]> } {
-  const received = new Map<string, InboxEvent[]>();
-  const add = (userId: string, events: InboxEvent[]): void => {
-    received.set(userId, [...(received.get(userId) ?? []), ...events]);
-  };
+/** Inboxes that record what each user's inbox took, and refuse it for the users in `failing`. */
+function recordingInboxes(): Inboxes & { received: Map<string, InboxNotice[]>; failing: Set<string> } {
+  const received = new Map<string, InboxNotice[]>();
+  const failing = new Set<string>();
   return {
     received,
-    deliver: async (userId, frames) =>
-      add(
-        userId,
-        frames.map((f) => JSON.parse(f) as InboxEvent),
-      ),
-    notify: async (userId, events) => add(userId, events),
+    failing,
+    apply: async (userId, notices) => {
+      if (failing.has(userId)) throw new Error("inbox unavailable");
+      received.set(userId, [...(received.get(userId) ?? []), ...notices]);
+    },
   };
 }
+
+const SETTINGS = { windowMs: 250, retryMs: 2000, restWaitMs: 1000 };
 
 function setup(storage: DurableObjectStorage, windowMs = 250) {
   const room = roomWith(storage, [ann, bob, cy]);
   const inboxes = recordingInboxes();
   const { alarm, requests } = recordingAlarm();
   const clock = manualClock();
-  const notifier = new InboxNotifier(room.store, room.state, inboxes, alarm, windowMs, clock.now);
+  const settings = { ...SETTINGS, windowMs };
+  const notifier = new InboxNotifier(room.store, room.state, inboxes, alarm, settings, undefined, clock.now);
   const commits = new GroupCommit(
     room.store,
     room.state,
@@ -41,8 +41,22 @@ function setup(storage: DurableObjectStorage, windowMs = 250) {
     notifier,
     () => undefined,
   );
-  return { ...room, inboxes, notifier, commits, alarmRequests: requests, clock };
+  /** What the room's alarm handler does: the schedule forgets the alarm that fired, then the notifier runs. */
+  const alarmFires = async (): Promise<void> => {
+    alarm.fired();
+    await notifier.sendIfDue();
+  };
+  return { ...room, inboxes, notifier, commits, alarmRequests: requests, clock, settings, alarmFires };
 }
+
+function memberNotice(notice: InboxNotice | undefined): MemberNotice {
+  if (notice?.state !== "visible" && notice?.state !== "hidden") throw new Error("not a member notice");
+  return notice;
+}
+
+/** The Conversation a notice carries, checked against the API's schema. */
+const conversationOf = (notice: InboxNotice | undefined): Conversation =>
+  ConversationSchema.parse(JSON.parse(memberNotice(notice).conversation));
 
 describe("inbox notifier", () => {
   it("coalesces a window's activity into one notice per member, with the latest state", async () => {
@@ -61,22 +75,17 @@ describe("inbox notifier", () => {
       expect(alarmRequests.at(-1)).toBe(start + 250);
       clock.advance(250);
       await notifier.sendIfDue();
-      for (const user of [ann, bob, cy]) {
-        const events = inboxes.received.get(user.id) ?? [];
-        expect(events).toHaveLength(1);
-        expect(events[0]?.type).toBe("conversation.updated");
-      }
-      const forBob = inboxes.received.get(bob.id)?.[0];
-      expect(
-        forBob?.type === "conversation.updated" && ConversationSchema.parse(forBob.conversation),
-      ).toMatchObject({
+      for (const user of [ann, bob, cy]) expect(inboxes.received.get(user.id)).toHaveLength(1);
+      const forBob = memberNotice(inboxes.received.get(bob.id)?.[0]);
+      expect(forBob).toMatchObject({ state: "visible", event: "updated", lastSeq: 10, unreadCount: 10 });
+      expect(conversationOf(forBob)).toMatchObject({
         lastSeq: 10,
         unreadCount: 10,
+        participantCount: 3,
         lastMessage: { body: "burst 10" },
       });
       // Ann sent them all: nothing unread for her.
-      const forAnn = inboxes.received.get(ann.id)?.[0];
-      expect(forAnn?.type === "conversation.updated" && forAnn.conversation.unreadCount).toBe(0);
+      expect(conversationOf(inboxes.received.get(ann.id)?.[0]).unreadCount).toBe(0);
       // Nothing new: the next alarm tells nobody.
       await notifier.sendIfDue();
       expect(inboxes.received.get(bob.id)).toHaveLength(1);
@@ -109,7 +118,15 @@ describe("inbox notifier", () => {
       // A new notifier over the same storage is what the room builds after a wake-up.
       const inboxes = recordingInboxes();
       const { alarm } = recordingAlarm();
-      const woken = new InboxNotifier(first.store, first.state, inboxes, alarm, 250, first.clock.now);
+      const woken = new InboxNotifier(
+        first.store,
+        first.state,
+        inboxes,
+        alarm,
+        SETTINGS,
+        undefined,
+        first.clock.now,
+      );
       await woken.sendIfDue();
       expect([...inboxes.received.keys()].sort()).toEqual([ann.id, bob.id, cy.id].sort());
     });
@@ -120,14 +137,69 @@ describe("inbox notifier", () => {
       const { notifier, inboxes } = setup(storage);
       await notifier.announceCreated([bob.id, "u_stranger"]);
       expect([...inboxes.received.keys()]).toEqual([bob.id]);
-      expect(inboxes.received.get(bob.id)?.[0]).toMatchObject({
-        type: "conversation.created",
-        conversation: { kind: "group", unreadCount: 0 },
+      expect(memberNotice(inboxes.received.get(bob.id)?.[0]).event).toBe("created");
+      expect(conversationOf(inboxes.received.get(bob.id)?.[0])).toMatchObject({
+        kind: "group",
+        unreadCount: 0,
       });
+    });
+  });
+
+  it("tells a member who left that they left, and numbers every notice higher than the one before", async () => {
+    await withStorage(async (storage) => {
+      const { notifier, inboxes, membership, state, commits } = setup(storage);
+      commits.sendNow(ann.id, "hello", null);
+      await notifier.tellNow([cy.id]);
+      const member = state.members.get(cy.id);
+      if (!member) throw new Error("cy is a member");
+      membership.leave(member);
       await notifier.announceRemoved(cy.id);
-      expect(inboxes.received.get(cy.id)).toEqual([
-        { type: "conversation.removed", conversationId: expect.stringMatching(/^c_/) },
-      ]);
+      const [before, after] = inboxes.received.get(cy.id) ?? [];
+      expect(before?.state).toBe("visible");
+      expect(after).toEqual({ conversationId: state.id, version: expect.any(Number), state: "left" });
+      expect(after?.version).toBeGreaterThan(before?.version ?? Infinity);
+    });
+  });
+
+  it("keeps a notice an inbox refused and sends it again after INBOX_RETRY_MS, with the state of then", async () => {
+    await withStorage(async (storage) => {
+      const { notifier, commits, inboxes, clock, alarmRequests, settings, alarmFires } = setup(storage, 0);
+      inboxes.failing.add(bob.id);
+      commits.sendNow(ann.id, "one", null);
+      notifier.queue("all");
+      clock.advance(10); // past the window (2 ms per member)
+      await alarmFires();
+      expect(inboxes.received.has(bob.id)).toBe(false);
+      expect(inboxes.received.get(cy.id)).toHaveLength(1);
+      const retryAt = clock.now() + settings.retryMs;
+      expect(alarmRequests.at(-1)).toBe(retryAt);
+      // Still failing on the retry: still due.
+      clock.advance(settings.retryMs);
+      await alarmFires();
+      expect(inboxes.received.has(bob.id)).toBe(false);
+      inboxes.failing.delete(bob.id);
+      commits.sendNow(ann.id, "two", null);
+      clock.advance(settings.retryMs);
+      await alarmFires();
+      const [caughtUp] = inboxes.received.get(bob.id) ?? [];
+      expect(conversationOf(caughtUp)).toMatchObject({ lastSeq: 2, lastMessage: { body: "two" } });
+      // Nobody is due any more.
+      await alarmFires();
+      expect(inboxes.received.get(bob.id)).toHaveLength(1);
+    });
+  });
+
+  it("keeps a caller's inbox due when a REST call's notice failed, for the alarm to retry", async () => {
+    await withStorage(async (storage) => {
+      const { notifier, inboxes, clock, settings, alarmFires } = setup(storage, 0);
+      inboxes.failing.add(ann.id);
+      await notifier.tellNow([ann.id]);
+      expect(inboxes.received.has(ann.id)).toBe(false);
+      inboxes.failing.delete(ann.id);
+      clock.advance(settings.retryMs);
+      await alarmFires();
+      expect(inboxes.received.get(ann.id)).toHaveLength(1);
+      expect([...inboxes.received.keys()]).toEqual([ann.id]);
     });
   });
 });

@@ -341,11 +341,20 @@ export class ConversationView {
     this.list.setStatus(receipt?.message.seq ?? null, receipt?.seenBy ?? []);
   }
 
+  /**
+   * The inbox lists only the first participants of a conversation: when its count changes, the
+   * whole list is fetched again (the header and "Seen by" use it).
+   */
   private onInboxChange(): void {
     const fresh = this.ctx.inbox.get(this.conversationId);
     const current = this.header.current;
-    if (fresh && current && fresh.participants.length !== current.participants.length)
-      this.setConversation(fresh);
+    if (!fresh || !current || fresh.participantCount === current.participantCount) return;
+    this.ctx.api.conversation(this.conversationId).then(
+      (conversation) => {
+        if (!this.destroyed) this.setConversation(conversation);
+      },
+      () => undefined, // the next change or reload tries again
+    );
   }
 
   private setConversation(conversation: Conversation): void {

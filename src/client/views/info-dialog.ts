@@ -50,7 +50,7 @@ export function openInfoDialog(
         conversationAvatar(conversation, me.id, "lg"),
         h("strong", null, conversationName(conversation, me.id)),
       ),
-      h("h3", { class: "section-title" }, `${conversation.participants.length} members`),
+      h("h3", { class: "section-title" }, `${conversation.participantCount} members`),
       members,
       h(
         "p",

@@ -76,7 +76,7 @@ export class ThreadHeader {
       this.subtitle.classList.toggle("online", online);
     } else {
       const count = rest.filter((p) => p.id !== this.me.id && this.online.has(p.id)).length;
-      this.subtitle.textContent = `${c.participants.length} members${count ? ` · ${count} online` : ""}`;
+      this.subtitle.textContent = `${c.participantCount} members${count ? ` · ${count} online` : ""}`;
       this.subtitle.classList.toggle("online", count > 0);
     }
   }

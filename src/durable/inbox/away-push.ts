@@ -1,17 +1,19 @@
 import { limitsFrom } from "../../config";
 import { log } from "../../log";
-import { type InboxEvent, InboxEventSchema, parseFrame } from "../../protocol/frames";
-import type { Conversation } from "../../protocol/models";
+import { parseFrame } from "../../protocol/frames";
+import { type Conversation, ConversationSchema } from "../../protocol/models";
 import { type PushSubscriptionInput, notificationText } from "../../protocol/push";
 import { sendPush } from "../../push/send";
 import { vapidFrom } from "../../push/vapid";
+import type { InboxAlarm } from "./alarm";
+import type { MemberNotice } from "./notice";
 import { PushStore } from "./push-store";
 
 /** What a room tells a member's inbox about activity in a conversation, as that member sees it. */
 export interface AwayNotice {
   /** The member's view, as in `conversation.updated`: its `lastMessage` is what may be pushed. */
   conversation: Conversation;
-  /** The member muted the conversation (muting itself arrives with another issue). */
+  /** The member muted the conversation (as the inbox's row has it, from the room's notice). */
   muted?: boolean;
 }
 
@@ -37,7 +39,7 @@ const BATCH = 20;
  * notice becomes a push, and delivery.
  *
  * Delivery never happens inside the call that brought the notice. A queued push is a row in the
- * object's SQLite and the object's alarm sends it: the room's call returns after one local write,
+ * object's SQLite and the object's alarm (its push clock) sends it: the room's call returns after local writes,
  * a slow or failing push service delays nobody's message, and the row survives an eviction (the
  * alarm is retried by the runtime), which `ctx.waitUntil` in a Durable Object would not give.
  */
@@ -47,11 +49,12 @@ export class AwayPush {
   private subscriptions: number | null = null;
 
   constructor(
-    private readonly ctx: DurableObjectState,
+    sql: SqlStorage,
     private readonly env: Env,
     private readonly ownerId: () => string,
+    private readonly alarm: InboxAlarm,
   ) {
-    this.store = new PushStore(ctx.storage.sql);
+    this.store = new PushStore(sql);
   }
 
   subscribe(sub: PushSubscriptionInput): void {
@@ -71,26 +74,19 @@ export class AwayPush {
     return this.count() === 0 ? [] : this.store.subscriptions().map((s) => s.endpoint);
   }
 
-  /** Notices from the frames a room serialized for the inbox sockets (none of which is open). */
-  async fromFrames(frames: readonly string[]): Promise<void> {
-    if (!this.active()) return;
-    for (const frame of frames) {
-      const event = parseFrame(InboxEventSchema, frame);
-      if (event) await this.fromEvent(event);
-    }
+  /**
+   * A room's notice, stored in the inbox's row, for a user with no socket open: the conversation's
+   * JSON is read only when a push could follow (push configured and subscribed to).
+   */
+  async fromNotice(notice: MemberNotice, muted: boolean): Promise<void> {
+    if (notice.state !== "visible" || !this.active()) return;
+    const conversation = parseFrame(ConversationSchema, notice.conversation);
+    if (conversation) await this.consider({ conversation, muted }, false);
   }
 
-  async fromEvents(events: readonly InboxEvent[]): Promise<void> {
-    if (!this.active()) return;
-    for (const event of events) await this.fromEvent(event);
-  }
-
-  private async fromEvent(event: InboxEvent): Promise<void> {
-    if (event.type === "conversation.created" || event.type === "conversation.updated") {
-      await this.consider({ conversation: event.conversation }, false);
-    } else if (event.type === "conversation.removed") {
-      this.store.forgetConversation(event.conversationId);
-    }
+  /** The conversation left the user's inbox (left, hidden): its push state goes with it. */
+  forget(conversationId: string): void {
+    if (this.count() > 0) this.store.forgetConversation(conversationId);
   }
 
   /**
@@ -171,9 +167,8 @@ export class AwayPush {
     return this.subscriptions;
   }
 
-  /** Sets the alarm to now unless it is due sooner already. */
-  private async schedule(now: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > now) await this.ctx.storage.setAlarm(now);
+  /** The push clock: delivery as soon as the alarm can run. */
+  private schedule(now: number): Promise<void> {
+    return this.alarm.request(now);
   }
 }

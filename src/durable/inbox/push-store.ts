@@ -3,47 +3,18 @@ import type { StoredSubscription } from "../../push/send";
 
 /**
  * One user's Web Push state in their inbox object's SQLite: the subscriptions (one per browser or
- * device), when each conversation last pushed, and the pushes waiting for the object's alarm. The
- * tables are created on first use, so inboxes of people who never subscribe stay empty.
+ * device), when each conversation last pushed, and the pushes waiting for the object's alarm.
  */
 export class PushStore {
-  private ready = false;
-
+  /** The tables are created by the inbox's migrations (schema.ts). */
   constructor(private readonly sql: SqlStorage) {}
 
-  private db(): SqlStorage {
-    if (!this.ready) {
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS push_subscriptions (
-        endpoint TEXT PRIMARY KEY,
-        p256dh TEXT NOT NULL,
-        auth TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-      )`);
-      // last_seq: the newest message already considered, so a read, an edit or a retried notice of
-      // the same message never pushes again; last_push_at drives the per-conversation interval.
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS push_conversations (
-        conversation_id TEXT PRIMARY KEY,
-        last_seq INTEGER NOT NULL,
-        last_push_at INTEGER
-      )`);
-      // One waiting push per conversation at most: a newer one replaces it.
-      this.sql.exec(`CREATE TABLE IF NOT EXISTS push_queue (
-        conversation_id TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL,
-        payload TEXT NOT NULL,
-        queued_at INTEGER NOT NULL
-      )`);
-      this.ready = true;
-    }
-    return this.sql;
-  }
-
   subscriptionCount(): number {
-    return this.db().exec<{ n: number }>("SELECT count(*) AS n FROM push_subscriptions").one().n;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM push_subscriptions").one().n;
   }
 
   subscriptions(): StoredSubscription[] {
-    return this.db()
+    return this.sql
       .exec<{ endpoint: string; p256dh: string; auth: string }>(
         "SELECT endpoint, p256dh, auth FROM push_subscriptions ORDER BY created_at, endpoint",
       )
@@ -53,7 +24,7 @@ export class PushStore {
 
   /** Adds or renews one; beyond `max` the oldest go (a browser that vanished never unsubscribes). */
   saveSubscription(sub: StoredSubscription, now: number, max: number): void {
-    const db = this.db();
+    const db = this.sql;
     db.exec(
       `INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth,
@@ -71,11 +42,11 @@ export class PushStore {
   }
 
   removeSubscription(endpoint: string): void {
-    this.db().exec("DELETE FROM push_subscriptions WHERE endpoint = ?", endpoint);
+    this.sql.exec("DELETE FROM push_subscriptions WHERE endpoint = ?", endpoint);
   }
 
   conversation(conversationId: string): { lastSeq: number; lastPushAt: number | null } | null {
-    const row = this.db()
+    const row = this.sql
       .exec<{ last_seq: number; last_push_at: number | null }>(
         "SELECT last_seq, last_push_at FROM push_conversations WHERE conversation_id = ?",
         conversationId,
@@ -85,7 +56,7 @@ export class PushStore {
   }
 
   saveConversation(conversationId: string, lastSeq: number, lastPushAt: number | null): void {
-    this.db().exec(
+    this.sql.exec(
       `INSERT INTO push_conversations (conversation_id, last_seq, last_push_at) VALUES (?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET last_seq = excluded.last_seq,
          last_push_at = excluded.last_push_at`,
@@ -96,14 +67,14 @@ export class PushStore {
   }
 
   forgetConversation(conversationId: string): void {
-    const db = this.db();
+    const db = this.sql;
     db.exec("DELETE FROM push_conversations WHERE conversation_id = ?", conversationId);
     db.exec("DELETE FROM push_queue WHERE conversation_id = ?", conversationId);
   }
 
   /** Queues the push for message `seq` of its conversation. */
   enqueue(payload: PushPayload, seq: number, now: number): void {
-    this.db().exec(
+    this.sql.exec(
       `INSERT INTO push_queue (conversation_id, seq, payload, queued_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq, payload = excluded.payload,
          queued_at = excluded.queued_at`,
@@ -116,7 +87,7 @@ export class PushStore {
 
   /** The oldest waiting pushes, at most `limit`. */
   queued(limit: number): { seq: number; payload: PushPayload }[] {
-    return this.db()
+    return this.sql
       .exec<{ seq: number; payload: string }>(
         "SELECT seq, payload FROM push_queue ORDER BY queued_at, conversation_id LIMIT ?",
         limit,
@@ -127,14 +98,14 @@ export class PushStore {
 
   /** Removes a sent push, unless a newer message of its conversation replaced it meanwhile. */
   dequeue(conversationId: string, seq: number): void {
-    this.db().exec("DELETE FROM push_queue WHERE conversation_id = ? AND seq = ?", conversationId, seq);
+    this.sql.exec("DELETE FROM push_queue WHERE conversation_id = ? AND seq = ?", conversationId, seq);
   }
 
   queueLength(): number {
-    return this.db().exec<{ n: number }>("SELECT count(*) AS n FROM push_queue").one().n;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM push_queue").one().n;
   }
 
   clearQueue(): void {
-    this.db().exec("DELETE FROM push_queue");
+    this.sql.exec("DELETE FROM push_queue");
   }
 }

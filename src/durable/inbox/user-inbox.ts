@@ -2,38 +2,75 @@ import { DurableObject } from "cloudflare:workers";
 import { limitsFrom } from "../../config";
 import { type InboxEvent, PING, PONG } from "../../protocol/frames";
 import type { PushSubscriptionInput } from "../../protocol/push";
-import { type AwayDecision, type AwayNotice, AwayPush } from "./away-push";
-import { type MintedTicket, mintTicket, redeemTicket } from "./tickets";
 import { SocketSet, acceptSocket, admitFrame, replyToClose, safeSend, upgradeCaller } from "../sockets";
+import { InboxAlarm } from "./alarm";
+import { type AwayDecision, type AwayNotice, AwayPush } from "./away-push";
+import { Backfill, directorySource } from "./backfill";
+import type { InboxCursor } from "./cursor";
+import type { InboxNotice } from "./notice";
+import { InboxRows } from "./rows";
+import { migrateInbox } from "./schema";
+import { type MintedTicket, mintTicket, redeemTicket } from "./tickets";
 
 /**
- * One user's inbox: every open tab and device of theirs holds a socket here and hears about new
- * threads and activity in any of their conversations. It stores no inbox state; an inbox nobody has
- * open keeps no notice (the next inbox page from D1 is the truth) but may turn it into a Web Push.
- * It keeps the user's unused socket tickets and push subscriptions.
+ * One user's inbox: a row per conversation of theirs in the object's SQLite, kept current by the
+ * rooms' notices whether or not anyone is looking, and the listing read from it
+ * (`GET /api/conversations`). Every open tab and device of the user holds a socket here and hears
+ * the changes as they are stored; with no socket open a change may become a Web Push. It also keeps
+ * the user's unused socket tickets and push subscriptions. One object per user, named by their id.
  */
 export class UserInbox extends DurableObject<Env> {
   private readonly sockets: SocketSet;
+  private readonly rows: InboxRows;
+  /** One alarm for every clock of the inbox (alarm.ts): Web Push delivery so far. */
+  private readonly alarms: InboxAlarm;
   /** Web Push for when none of the user's sockets is open (src/durable/inbox/away-push.ts). */
   private readonly push: AwayPush;
+  private readonly backfill: Backfill;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    migrateInbox(ctx.storage);
+    const userId = ctx.id.name ?? "";
     this.sockets = new SocketSet(ctx);
-    this.push = new AwayPush(ctx, env, () => ctx.id.name ?? "");
+    this.rows = new InboxRows(ctx.storage);
+    this.alarms = new InboxAlarm(ctx.storage);
+    this.push = new AwayPush(ctx.storage.sql, env, () => userId, this.alarms);
+    this.backfill = new Backfill(
+      this.rows,
+      directorySource(env, userId),
+      (notice) => this.rows.apply(notice),
+      limitsFrom(env).inboxBackfillConcurrency,
+    );
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
-  /** Called by conversation rooms; serializes each event once for all of the user's sockets. */
-  async notify(events: InboxEvent[]): Promise<void> {
-    if (this.sockets.size === 0) return this.push.fromEvents(events);
-    for (const event of events) this.sockets.broadcast(JSON.stringify(event));
+  /**
+   * Called by conversation rooms: stores each notice that is newer than the row it has, then tells
+   * the user's sockets what changed (one frame for all of them, as the room serialized it) or, with
+   * none open, decides a Web Push. Returns once stored: a room whose call fails keeps the notice.
+   */
+  async apply(notices: InboxNotice[]): Promise<void> {
+    for (const notice of notices) {
+      const { applied, frame, row } = this.rows.apply(notice);
+      if (!applied) continue;
+      if (this.sockets.size > 0) {
+        if (frame !== null) this.sockets.broadcast(frame);
+      } else if (notice.state === "visible") {
+        await this.push.fromNotice(notice, row?.muted ?? false);
+      } else {
+        this.push.forget(notice.conversationId);
+      }
+    }
   }
 
-  /** Frames a room already serialized (each one an InboxEvent), sent as they are. */
-  async deliver(frames: string[]): Promise<void> {
-    if (this.sockets.size === 0) return this.push.fromFrames(frames);
-    for (const frame of frames) this.sockets.broadcast(frame);
+  /**
+   * One page of `GET /api/conversations` as its JSON: the rows, newest activity first, hidden and
+   * left conversations left out. An inbox from before rows fills itself from the directory first.
+   */
+  async list(limit: number, cursor: InboxCursor | null): Promise<string> {
+    await this.backfill.ensure();
+    return this.rows.page(limit, cursor);
   }
 
   /** A single-use socket ticket for this user (see inbox/tickets.ts). */
@@ -45,7 +82,7 @@ export class UserInbox extends DurableObject<Env> {
     return redeemTicket(this.ctx.storage.kv, secret);
   }
 
-  /** A room's notice of activity for a user who may be away: maybe a Web Push, sent by the alarm. */
+  /** Whether a notice of activity would become a Web Push (what `apply` asks for a user who is away). */
   async notifyAway(notice: AwayNotice): Promise<AwayDecision> {
     return this.push.consider(notice, this.sockets.size > 0);
   }
@@ -62,7 +99,7 @@ export class UserInbox extends DurableObject<Env> {
     return this.push.endpoints();
   }
 
-  /** The alarm only sends queued pushes (so far the inbox's one use of it). */
+  /** The one alarm: each clock does what is due (push delivery so far). */
   override async alarm(): Promise<void> {
     await this.push.deliver();
   }

@@ -6,6 +6,7 @@ import { type ClientFrame, PING, PONG, type RoomEvent, parseClientFrame } from "
 import type { Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
+import type { InboxNotice } from "../inbox/notice";
 import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
 import { fanOutGroup, sendError, sendWelcome } from "./fan-out";
 import type { CommittedGroup } from "./group-commit";
@@ -67,7 +68,8 @@ export class ConversationRoom extends DurableObject<Env> {
 
   /**
    * Creates the conversation from the Worker's snapshot unless it exists (`snapshot` null: it must
-   * exist), sends the first message if there is one, and tells the members' inboxes when created.
+   * exist), sends the first message if there is one, and tells the members' inboxes when created
+   * (the caller's before answering).
    */
   async open(
     userId: string,
@@ -79,11 +81,16 @@ export class ConversationRoom extends DurableObject<Env> {
       if (!created) await this.ready();
       this.flushPending();
       const member = this.state.requireMember(userId);
-      const message = first ? (await this.sendAs(member, first, true)).message : null;
-      // The inbox listing reads D1: a creator's next page must have the conversation.
-      if (created) await this.outbox.flushForRest();
-      if (created) this.ctx.waitUntil(this.notifier.announceCreated(this.state.activeMemberIds()));
-      return { conversation: this.state.viewFor(member), message, created };
+      const sent = first ? this.sendAs(member, first) : null;
+      if (created) {
+        const others = this.state.activeMemberIds().filter((id) => id !== member.id);
+        this.ctx.waitUntil(this.notifier.announceCreated(others));
+        // D1's directory has the conversation and the creator's inbox lists it before the answer.
+        await Promise.all([this.outbox.flushForRest(), this.notifier.announceCreated([member.id])]);
+      } else if (sent?.created) {
+        await this.restWritten(member.id, true);
+      }
+      return { conversation: this.state.viewFor(member), message: sent?.message ?? null, created };
     });
   }
 
@@ -91,19 +98,24 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, (member) => this.state.viewFor(member));
   }
 
+  /** A REST send: answered once D1 and the sender's inbox have it (a replayed clientId waits for nothing). */
   async send(
     userId: string,
     input: { body: string; clientId?: string | undefined },
-    options: { awaitMirror?: boolean } = {},
   ): Promise<RpcResult<SendResult>> {
-    return this.asMember(userId, (member) => this.sendAs(member, input, options.awaitMirror === true));
+    return this.asMember(userId, async (member) => {
+      const result = this.sendAs(member, input);
+      if (result.created) await this.restWritten(member.id, true);
+      return result;
+    });
   }
 
   async edit(userId: string, messageId: string, body: string): Promise<RpcResult<Message>> {
     return this.asMember(userId, async (member) => {
       await this.historyReader.ensureLocal(messageId);
-      const view = this.publishChange(this.commits.edit(member.id, messageId, body), "message.updated");
-      await this.outbox.flushForRest();
+      const updated = this.commits.edit(member.id, messageId, body);
+      const view = this.publishChange(updated, "message.updated");
+      await this.restWritten(member.id, updated.seq === this.state.lastSeq);
       return view;
     });
   }
@@ -113,7 +125,7 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.historyReader.ensureLocal(messageId);
       const { message, changed } = this.commits.remove(member.id, messageId);
       const view = changed ? this.publishChange(message, "message.deleted") : this.messageView(message);
-      await this.outbox.flushForRest();
+      await this.restWritten(member.id, changed && message.seq === this.state.lastSeq);
       return view;
     });
   }
@@ -124,7 +136,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   async markRead(userId: string, seq: number): Promise<RpcResult<void>> {
     return this.asMember(userId, async (member) => {
-      if (this.applyRead(member, seq, null)) await this.outbox.flushForRest();
+      if (this.applyRead(member, seq, null)) await this.restWritten(member.id, true);
     });
   }
 
@@ -133,9 +145,11 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, async () => {
       const fresh = this.membership.add(users);
       if (fresh.length > 0) {
-        await this.outbox.flushForRest();
-        await this.notifier.announceCreated(fresh.map((u) => u.id));
         this.notifier.queue("all");
+        await Promise.all([
+          this.restWritten(userId, true),
+          this.notifier.announceCreated(fresh.map((u) => u.id)),
+        ]);
       }
       return this.state.viewFor(this.state.requireMember(userId));
     });
@@ -155,15 +169,25 @@ export class ConversationRoom extends DurableObject<Env> {
       } else {
         this.membership.hide(member);
       }
-      await this.outbox.flushForRest();
-      await this.notifier.announceRemoved(member.id);
+      await Promise.all([this.outbox.flushForRest(), this.notifier.announceRemoved(member.id)]);
     });
   }
 
-  /** A member changed their profile: later events and history carry the new one. */
+  /**
+   * A member changed their profile: later events and history carry the new one, and so do the
+   * inboxes when they show it (among the participants they list, or as the last message's sender).
+   */
   async updateProfile(user: User): Promise<void> {
     await this.ready();
     this.membership.updateProfile(user);
+    if (this.state.exists && this.state.inboxShows(user.id)) this.notifier.queue("all");
+  }
+
+  /** The user's view for their inbox as of now (an inbox filling itself asks); null if never a member. */
+  async inboxNotice(userId: string): Promise<InboxNotice | null> {
+    await this.ready();
+    this.flushPending();
+    return this.notifier.noticeFor(userId);
   }
 
   // ---- WebSockets (Hibernation API) ----
@@ -283,15 +307,19 @@ export class ConversationRoom extends DurableObject<Env> {
     this.outbox.queue();
   }
 
-  private async sendAs(
-    member: MemberRow,
-    input: { body: string; clientId?: string | undefined },
-    awaitMirror: boolean,
-  ): Promise<SendResult> {
+  private sendAs(member: MemberRow, input: { body: string; clientId?: string | undefined }): SendResult {
     const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null);
     this.publish(group);
-    if (own.created && awaitMirror) await this.outbox.flushForRest();
     return { message: this.messageView(own.message), created: own.created };
+  }
+
+  /**
+   * A REST write answers once D1 has it and, when it changed what the caller's inbox shows, once
+   * their inbox has it too: a REST client reads its own writes. The others' inboxes hear it from
+   * the coalesced notices.
+   */
+  private async restWritten(userId: string, inboxChanged: boolean): Promise<void> {
+    await Promise.all([this.outbox.flushForRest(), inboxChanged ? this.notifier.tellNow([userId]) : null]);
   }
 
   /** Commits the open group of sends, if any, and delivers it (also the group timer's callback). */

@@ -120,6 +120,7 @@ export class Membership {
   /** A direct conversation leaves the member's inbox until its next message. */
   hide(member: MemberRow): void {
     this.store.markHidden(member.id, this.state.lastSeq);
+    this.state.reload();
     this.changed();
   }
 

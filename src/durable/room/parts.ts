@@ -24,10 +24,21 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
   const limits = limitsFrom(env);
   const metrics = metricsFrom(env);
   const store = new RoomStorage(ctx.storage, metrics);
-  const state = new RoomState(ctx.id.name ?? "", store, limits.presenceMaxMembers);
+  const state = new RoomState(ctx.id.name ?? "", store, limits.presenceMaxMembers, limits.inboxParticipants);
   const sockets = new SocketSet(ctx);
   const alarms = new AlarmSchedule(ctx.storage);
-  const notifier = new InboxNotifier(store, state, userInboxes(env), alarms, limits.inboxNotifyWindowMs);
+  const notifier = new InboxNotifier(
+    store,
+    state,
+    userInboxes(env),
+    alarms,
+    {
+      windowMs: limits.inboxNotifyWindowMs,
+      retryMs: limits.inboxRetryMs,
+      restWaitMs: limits.restMirrorWaitMs,
+    },
+    (work) => ctx.waitUntil(work),
+  );
   const log = new OutboxLog(store);
   const outbox = new Outbox(
     state,

@@ -1,3 +1,5 @@
+import { runMigrations } from "../migrate";
+
 /**
  * The room's SQLite schema as ordered migrations. Rooms live for years and are woken with whatever
  * schema they were last written with, so a change is a new entry at the end of MIGRATIONS (never an
@@ -63,15 +65,5 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings a room's storage up to SCHEMA_VERSION; returns the version it found. */
 export function migrate(storage: DurableObjectStorage): number {
-  const sql = storage.sql;
-  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const row = sql.exec("SELECT version FROM schema_version").toArray()[0];
-  const found = typeof row?.version === "number" ? row.version : 0;
-  if (found >= MIGRATIONS.length) return found;
-  storage.transactionSync(() => {
-    for (const step of MIGRATIONS.slice(found)) sql.exec(step);
-    sql.exec("DELETE FROM schema_version");
-    sql.exec("INSERT INTO schema_version (version) VALUES (?)", MIGRATIONS.length);
-  });
-  return found;
+  return runMigrations(storage, MIGRATIONS);
 }

@@ -3,9 +3,6 @@ import type { Conversation, Message, User } from "../../protocol/models";
 import { conversationView, messageView } from "../../views";
 import type { MemberRow, RoomMeta, RoomStorage, StoredMessage } from "./storage";
 
-/** Inbox events of very large groups carry only this many participants (API.md leaves it open). */
-const INBOX_EVENT_PARTICIPANTS = 100;
-
 /**
  * What the room holds in memory, rebuilt from its storage after every wake-up: the conversation,
  * its members (with their profiles, so no event needs a query) and the latest seq; and the views
@@ -22,6 +19,8 @@ export class RoomState {
     readonly id: string,
     private readonly store: RoomStorage,
     private readonly presenceMaxMembers: number,
+    /** INBOX_PARTICIPANTS: how many participants inbox notices name (all are counted). */
+    private readonly inboxParticipants = 10,
   ) {
     this.meta = store.readMeta();
     if (this.meta) this.reload();
@@ -99,9 +98,9 @@ export class RoomState {
   }
 
   /**
-   * What every member's view of the conversation shares. Inbox events for very large groups carry
-   * only the first participants (`forInbox`), so one message does not ship the whole member list to
-   * every inbox.
+   * What every member's view of the conversation shares. Inbox notices carry only the first
+   * INBOX_PARTICIPANTS participants (`forInbox`) and the count, so one message does not ship the
+   * whole member list to every inbox, and an inbox page stays small whatever the groups' sizes.
    */
   sharedView(forInbox: boolean): Omit<Conversation, "unreadCount" | "lastReadSeq"> {
     const meta = this.requireMeta();
@@ -112,17 +111,25 @@ export class RoomState {
         a.joinedAt === b.joinedAt ? (a.id < b.id ? -1 : 1) : a.joinedAt < b.joinedAt ? -1 : 1,
       )
       .map(({ id, firstName, lastName, avatarUrl }) => ({ id, firstName, lastName, avatarUrl }));
-    if (forInbox) participants = participants.slice(0, INBOX_EVENT_PARTICIPANTS);
+    const participantCount = participants.length;
+    if (forInbox) participants = participants.slice(0, this.inboxParticipants);
     return {
       id: this.id,
       kind: meta.kind,
       title: meta.title,
       participants,
+      participantCount,
       createdAt: meta.createdAt,
       updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
       lastSeq: this.lastSeq,
       lastMessage: last ? this.messageView(last) : null,
     };
+  }
+
+  /** Whether inbox notices show this user: among the participants they list, or as the last sender. */
+  inboxShows(userId: string): boolean {
+    const shared = this.sharedView(true);
+    return shared.participants.some((p) => p.id === userId) || shared.lastMessage?.sender.id === userId;
   }
 
   /** The conversation as one member sees it (their unread count and read position). */

@@ -29,6 +29,8 @@ export interface MemberRow extends User {
   active: boolean;
   lastReadSeq: number;
   joinedAt: string;
+  /** Direct conversations: hidden from this member's inbox until a message after this seq. */
+  hiddenAtSeq: number | null;
 }
 
 /** A message as the room stores it (the sender is an id; views add the profile). */
@@ -67,6 +69,7 @@ function toMember(r: Row): MemberRow {
     active: num(r.active) === 1,
     lastReadSeq: num(r.last_read_seq),
     joinedAt: str(r.joined_at),
+    hiddenAtSeq: r.hidden_at_seq === null || r.hidden_at_seq === undefined ? null : num(r.hidden_at_seq),
   };
 }
 
@@ -352,12 +355,19 @@ export class RoomStorage {
     this.sql.exec("INSERT OR IGNORE INTO inbox_pending (user_id) VALUES (?)", userId);
   }
 
-  takeInboxPending(): string[] {
-    const ids = this.sql
+  /** The users whose inbox is due a notice (they leave the list once their inbox took one). */
+  inboxPending(): string[] {
+    return this.sql
       .exec("SELECT user_id FROM inbox_pending")
       .toArray()
       .map((r) => str(r.user_id));
-    this.sql.exec("DELETE FROM inbox_pending");
-    return ids;
+  }
+
+  removeInboxPending(userIds: string[]): void {
+    if (userIds.length === 0) return;
+    this.sql.exec(
+      "DELETE FROM inbox_pending WHERE user_id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(userIds),
+    );
   }
 }

@@ -1,0 +1,64 @@
+import { runMigrations } from "../migrate";
+
+/**
+ * The user's inbox object's SQLite schema as ordered migrations (see ../migrate.ts): a change is a
+ * new entry at the end, never an edit of an old one. The socket tickets are in the object's KV
+ * storage and need none.
+ */
+
+const MIGRATIONS: readonly string[] = [
+  // 1. Web Push. Written with IF NOT EXISTS because inboxes from before versioning created these
+  //    tables on first use and have no version: for them this step changes nothing.
+  //    push_conversations.last_seq: the newest message already considered, so a read, an edit or a
+  //    retried notice of the same message never pushes again; last_push_at drives the interval.
+  //    push_queue: one waiting push per conversation at most (a newer one replaces it).
+  `CREATE TABLE IF NOT EXISTS push_subscriptions (
+     endpoint TEXT PRIMARY KEY,
+     p256dh TEXT NOT NULL,
+     auth TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS push_conversations (
+     conversation_id TEXT PRIMARY KEY,
+     last_seq INTEGER NOT NULL,
+     last_push_at INTEGER
+   );
+   CREATE TABLE IF NOT EXISTS push_queue (
+     conversation_id TEXT PRIMARY KEY,
+     seq INTEGER NOT NULL,
+     payload TEXT NOT NULL,
+     queued_at INTEGER NOT NULL
+   );`,
+  // 2. The inbox: one row per conversation of the user, as the rooms' notices last told it
+  //    (version: the room's notice counter, see notice.ts). `conversation` is the Conversation JSON
+  //    the listing returns as it is (null once the user left). The listing reads visible rows in
+  //    activity order through the partial index. `meta` holds the backfill marker.
+  `CREATE TABLE meta (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE conversations (
+     conversation_id TEXT PRIMARY KEY,
+     version INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     last_seq INTEGER NOT NULL,
+     last_read_seq INTEGER NOT NULL,
+     unread_count INTEGER NOT NULL,
+     muted INTEGER NOT NULL,
+     kind TEXT,
+     title TEXT,
+     participant_count INTEGER NOT NULL,
+     conversation TEXT
+   );
+   CREATE INDEX conversations_listing ON conversations (updated_at DESC, conversation_id DESC)
+     WHERE state = 'visible';`,
+];
+
+/** The version an inbox reaches once migrated. */
+export const INBOX_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings an inbox's storage up to INBOX_SCHEMA_VERSION; returns the version it found. */
+export function migrateInbox(storage: DurableObjectStorage): number {
+  return runMigrations(storage, MIGRATIONS);
+}
