@@ -21,6 +21,7 @@ const VAPID = vapidKeys();
 const RELAXED = {
   INBOX_NOTIFY_WINDOW_MS: "0",
   OUTBOX_RETRY_MS: "50",
+  INBOX_RETRY_MS: "50",
   TYPING_THROTTLE_MS: "0",
   // No burst of the fuzz tests reaches it; the per-user rate has its own tests in limits/.
   MESSAGE_RATE_PER_10S: "1000000",
@@ -138,6 +139,7 @@ export default defineConfig({
           PRESENCE_MAX_MEMBERS: "1",
           INBOX_NOTIFY_WINDOW_MS: "3600000",
           OUTBOX_RETRY_MS: "50",
+          INBOX_RETRY_MS: "50",
         },
         shareRuntime: true,
       }),

@@ -1,3 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { InboxNotice } from "../../src/durable/inbox/notice";
+import type { Conversation } from "../../src/protocol/models";
 import type { InboxPage } from "../../src/protocol/responses";
 import { api } from "./api";
 import { until } from "./wait";
@@ -26,4 +30,87 @@ export async function inboxWhen(
     return check(page);
   });
   return page;
+}
+
+/**
+ * A real fault in one user's inbox object: triggers in its own SQLite that refuse every write of an
+ * inbox row, so every notice a room sends it fails inside the object (the listing still reads).
+ * Returns the undo.
+ */
+export async function refuseInboxWrites(userId: string): Promise<() => Promise<void>> {
+  const stub = env.USER_INBOX.getByName(userId);
+  await runInDurableObject(stub, (_instance, state) => {
+    for (const op of ["INSERT", "UPDATE"]) {
+      state.storage.sql.exec(
+        `CREATE TRIGGER refuse_${op.toLowerCase()} BEFORE ${op} ON conversations
+         BEGIN SELECT RAISE(FAIL, 'injected'); END`,
+      );
+    }
+  });
+  return async () => {
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("DROP TRIGGER IF EXISTS refuse_insert");
+      state.storage.sql.exec("DROP TRIGGER IF EXISTS refuse_update");
+    });
+  };
+}
+
+/**
+ * D1's directory out of reach: its tables renamed, so any query of them fails. Returns the undo.
+ * Own tokens need no D1, so requests still authenticate.
+ */
+export async function hideDirectory(
+  tables: readonly string[] = ["users", "conversations", "participants", "messages"],
+): Promise<() => Promise<void>> {
+  await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE ${t} RENAME TO ${t}_hidden`)));
+  return async () => {
+    await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE ${t}_hidden RENAME TO ${t}`)));
+  };
+}
+
+/** A notice as a room would build it, for a conversation that exists only in this notice. */
+export function fakeNotice(
+  conversationId: string,
+  version: number,
+  state: "visible" | "hidden",
+  fields: { lastSeq: number; lastReadSeq?: number; updatedAt?: string },
+): InboxNotice;
+export function fakeNotice(conversationId: string, version: number, state: "left"): InboxNotice;
+export function fakeNotice(
+  conversationId: string,
+  version: number,
+  state: "visible" | "hidden" | "left",
+  fields: { lastSeq: number; lastReadSeq?: number; updatedAt?: string } = { lastSeq: 0 },
+): InboxNotice {
+  if (state === "left") return { conversationId, version, state };
+  const updatedAt = fields.updatedAt ?? new Date(Date.UTC(2026, 0, 1, 0, 0, fields.lastSeq)).toISOString();
+  const lastReadSeq = fields.lastReadSeq ?? 0;
+  const conversation: Conversation = {
+    id: conversationId,
+    kind: "group",
+    title: `v${version}`,
+    participants: [],
+    participantCount: 2,
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt,
+    lastSeq: fields.lastSeq,
+    lastMessage: null,
+    unreadCount: fields.lastSeq - lastReadSeq,
+    lastReadSeq,
+  };
+  return {
+    conversationId,
+    version,
+    state,
+    event: "updated",
+    conversation: JSON.stringify(conversation),
+    updatedAt,
+    lastSeq: fields.lastSeq,
+    lastReadSeq,
+    unreadCount: conversation.unreadCount,
+    kind: "group",
+    title: conversation.title,
+    participantCount: 2,
+    muted: false,
+  };
 }

@@ -1,5 +1,6 @@
 import { openDb } from "../../db/client";
 import { activeConversationIds } from "../../db/conversations";
+import { describeError, log } from "../../log";
 import { roomOf } from "../room/stub";
 import type { InboxNotice } from "./notice";
 import type { InboxRows } from "./rows";
@@ -44,9 +45,14 @@ export class Backfill {
   /** Resolves once the inbox is filled (at once when it was); callers meanwhile share one fill. */
   ensure(): Promise<void> {
     if (this.done) return Promise.resolve();
-    this.running ??= this.run().finally(() => {
-      this.running = null;
-    });
+    this.running ??= this.run()
+      .catch((err: unknown) => {
+        log("warn", "inbox_backfill_failed", { ...describeError(err) });
+        throw err;
+      })
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 

@@ -151,6 +151,7 @@ export class InboxNotifier {
   private async send(userIds: string[], event: "created" | "updated"): Promise<Set<string>> {
     const failed = new Set<string>();
     let firstError: unknown = null;
+    let firstUser = "";
     const notices = this.build(userIds, event);
     await Promise.all(
       [...notices].map(async ([userId, notice]) => {
@@ -158,7 +159,10 @@ export class InboxNotifier {
           await this.inboxes.apply(userId, [notice]);
         } catch (err) {
           failed.add(userId);
-          firstError ??= err;
+          if (firstError === null) {
+            firstError = err;
+            firstUser = userId;
+          }
         }
       }),
     );
@@ -166,6 +170,7 @@ export class InboxNotifier {
       log("warn", "inbox_notice_failed", {
         conversationId: this.state.id,
         inboxes: failed.size,
+        userId: firstUser,
         ...describeError(firstError),
       });
     }
