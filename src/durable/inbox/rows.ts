@@ -56,12 +56,13 @@ export class InboxRows {
     const before = this.get(notice.conversationId);
     if (before && notice.version <= before.version) return { applied: false, frame: null, row: before };
     if (notice.state === "left") {
+      // The version stays (it keeps older notices out); what the user no longer may see goes.
       this.sql.exec(
         `INSERT INTO conversations (conversation_id, version, state, updated_at, last_seq, last_read_seq,
            unread_count, muted, participant_count)
          VALUES (?, ?, 'left', '', 0, 0, 0, 0, 0)
          ON CONFLICT (conversation_id) DO UPDATE SET version = excluded.version, state = 'left',
-           conversation = NULL`,
+           conversation = NULL, title = NULL, unread_count = 0`,
         notice.conversationId,
         notice.version,
       );
