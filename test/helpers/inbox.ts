@@ -56,15 +56,22 @@ export async function refuseInboxWrites(userId: string): Promise<() => Promise<v
 }
 
 /**
- * D1's directory out of reach: its tables renamed, so any query of them fails. Returns the undo.
- * Own tokens need no D1, so requests still authenticate.
+ * D1's directory out of reach: its tables (every table but D1's own) renamed, so any query of them
+ * fails; or only the tables named. Returns the undo. Own tokens need no D1, so requests still
+ * authenticate.
  */
-export async function hideDirectory(
-  tables: readonly string[] = ["users", "conversations", "participants", "messages"],
-): Promise<() => Promise<void>> {
-  await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE ${t} RENAME TO ${t}_hidden`)));
+export async function hideDirectory(only?: readonly string[]): Promise<() => Promise<void>> {
+  const tables =
+    only ??
+    (
+      await env.DB.prepare(
+        `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+           AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1\\_%' ESCAPE '\\'`,
+      ).all<{ name: string }>()
+    ).results.map((r) => r.name);
+  await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE "${t}" RENAME TO "${t}_hidden"`)));
   return async () => {
-    await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE ${t}_hidden RENAME TO ${t}`)));
+    await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE "${t}_hidden" RENAME TO "${t}"`)));
   };
 }
 

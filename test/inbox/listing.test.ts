@@ -72,6 +72,7 @@ describe("the inbox listing in the user's object", () => {
     const before = await inboxPage(a.token);
     const restore = await hideDirectory();
     try {
+      await expect(env.DB.prepare("SELECT count(*) FROM participants").all()).rejects.toThrow();
       const res = await api<InboxPage>("GET", "/api/conversations", { token: a.token });
       expect(res.status, res.text).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
