@@ -264,13 +264,15 @@ export class ConversationRoom extends DurableObject<Env> {
     this.presence.departed(this.sockets.remove(ws));
   }
 
-  /** One alarm, two clocks: the inbox notices' window and the D1 outbox (flush and retry). */
+  /**
+   * One alarm, two clocks: the inbox notices (window and retries) and the D1 outbox (flush and
+   * retry), side by side, so a slow inbox never holds up D1's copy or the other way round.
+   */
   override async alarm(): Promise<void> {
     this.alarms.fired();
     if (!this.state.exists) return;
     this.flushPending();
-    await this.notifier.sendIfDue();
-    await this.outbox.flush();
+    await Promise.all([this.notifier.sendIfDue(), this.outbox.flush()]);
   }
 
   // ---- delegation ----
