@@ -92,7 +92,11 @@ export async function activeConversationIds(
     .select({ id: participants.conversationId })
     .from(participants)
     .where(
-      and(eq(participants.userId, userId), isNull(participants.leftAt), gt(participants.conversationId, after)),
+      and(
+        eq(participants.userId, userId),
+        isNull(participants.leftAt),
+        gt(participants.conversationId, after),
+      ),
     )
     .orderBy(participants.conversationId)
     .limit(limit);
