@@ -58,6 +58,10 @@ async function isUserToken(token: string, env: Env): Promise<boolean> {
 
 export const requireServerKey = () =>
   createMiddleware<AppEnv>(async (c, next) => {
+    // No key configured: the server API is off, and says so (an optional secret, wrangler.toml).
+    if (listSetting(c.env.SERVER_API_KEYS).length === 0) {
+      throw new ApiError("unavailable", "The server API is not configured on this server (SERVER_API_KEYS)");
+    }
     const token = bearerToken(c.req.header("authorization"));
     if (token === undefined) throw new ApiError("unauthorized", "A server API key is required");
     const key = await matchKey(token, c.env.SERVER_API_KEYS);

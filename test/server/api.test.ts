@@ -175,12 +175,12 @@ describe("server API keys", () => {
     expect(retired.status).toBe(401);
   });
 
-  it("is off without keys, and refuses to run with a short key", async () => {
-    const off = await server("PUT", "/users/x", {
-      body: { firstName: "A", lastName: "B" },
-      env: { SERVER_API_KEYS: "" },
-    });
-    expect(off.status).toBe(401);
+  it("is off without keys (503 unavailable, whatever the caller sends), and refuses to run with a short key", async () => {
+    for (const env of [{ SERVER_API_KEYS: "" }, { SERVER_API_KEYS: undefined }, { SERVER_API_KEYS: " , " }]) {
+      const off = await server("PUT", "/users/x", { body: { firstName: "A", lastName: "B" }, env });
+      expect(off.status).toBe(503);
+      expect(off.body.error.code).toBe("unavailable");
+    }
     const weak = await server("PUT", "/users/x", {
       key: "short",
       body: { firstName: "A", lastName: "B" },
