@@ -11,3 +11,22 @@ export interface AppEnv {
     auth: VerifiedToken;
   };
 }
+
+/**
+ * Optional secrets (wrangler.toml lists only the required JWT_SECRET): each absent or empty turns
+ * its feature off with a clear 503, so a Worker deploys without them.
+ */
+interface OptionalSecrets {
+  /** Comma-separated keys of the server API (/api/server/*). */
+  SERVER_API_KEYS?: string;
+  /** The Web Push key pair (README, "Notifications"). */
+  VAPID_PUBLIC_KEY?: string;
+  VAPID_PRIVATE_KEY?: string;
+}
+
+declare global {
+  interface Env extends OptionalSecrets {}
+  namespace Cloudflare {
+    interface Env extends OptionalSecrets {}
+  }
+}

@@ -1,7 +1,7 @@
 // The product's local D1 databases, read straight from the persist directory the bench started it
 // with (node:sqlite, read-only): how far the history shards have caught up with a room. The shards
-// are the databases with a `messages` table (in the default layout the directory database is the
-// one shard); a conversation is on one of them, so the highest seq over all of them is its copy's.
+// are the databases with a `messages` table (the directory has an empty one from before sharding); a
+// conversation is on one of them, so the highest seq over all of them is its copy's.
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";

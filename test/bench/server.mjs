@@ -7,7 +7,7 @@
 //   wrangler-dev  the `wrangler dev` CLI: a proxy workerd in front of the user workerd.
 //   start-worker  wrangler's `unstable_startWorker` API: the same proxy arrangement as wrangler dev.
 // Every mode gets a fresh temporary persist directory with every D1 binding's migrations applied
-// (scripts/d1-migrate.mjs --local --persist-to <dir>), listens on 127.0.0.1 only, and is stopped
+// (src/cli/d1-migrate.mjs --local --persist-to <dir>), listens on 127.0.0.1 only, and is stopped
 // (every process of its tree, by pid) by stop(). `persistDir` tells where its local D1 files are.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -20,7 +20,7 @@ import { ROOT, ServedProcess, captureOutput, freePort, processTree, waitHealthy 
 export { ROOT };
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 const SERVE = fileURLToPath(new URL("./serve.mjs", import.meta.url));
-const MIGRATE = join(ROOT, "scripts/d1-migrate.mjs");
+const MIGRATE = join(ROOT, "src/cli/d1-migrate.mjs");
 
 /** Keeps wrangler and Miniflare from reaching out to the network (telemetry, the Request.cf fetch). */
 export const QUIET_ENV = {
@@ -83,7 +83,7 @@ export async function startServer({ mode, vars, inspectorPort, minify = true, lo
         bundle = join(dir, "bundle");
         log("bundling with wrangler deploy --dry-run");
         // As deployed (wrangler.toml decides minification), unless profiling wants readable names.
-        const args = [WRANGLER, "deploy", "--dry-run", "--outdir", bundle];
+        const args = [WRANGLER, "deploy", "--dry-run", "--env=", "--outdir", bundle];
         if (!minify) args.push("--minify=false");
         runSync(args, "wrangler deploy --dry-run");
       }

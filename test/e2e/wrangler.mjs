@@ -123,10 +123,10 @@ export async function startWrangler({ timeoutMs = 90_000, vars = {} } = {}) {
     },
   };
   try {
-    // Every D1 binding's migrations: the directory's and the history shards' (scripts/d1-migrate.mjs).
+    // Every D1 binding's migrations: the directory's and the history shards' (src/cli/d1-migrate.mjs).
     await run(
       process.execPath,
-      [join(ROOT, "scripts/d1-migrate.mjs"), "--local", "--persist-to", persist],
+      [join(ROOT, "src/cli/d1-migrate.mjs"), "--local", "--persist-to", persist],
       "d1 migrations",
       120_000,
     );

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { LEGACY_SHARD, shardDb } from "../../src/db/shards";
 import { ERROR_STATUS } from "../../src/errors";
 import { type ErrorCode, ErrorBodySchema } from "../../src/protocol/errors";
 import { RoomEventSchema } from "../../src/protocol/frames";
@@ -69,11 +70,13 @@ export function expectErrorEvent(
   return e;
 }
 
-/** Every row of every D1 table: equal before and after means a request stored nothing. */
+/** Every row of every D1 table (the directory's, the default shard's): equal before and after means a request stored nothing. */
 export async function d1Snapshot(): Promise<string> {
-  const tables = ["users", "conversations", "participants", "messages"];
-  const results = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
-  return JSON.stringify(results.map((r) => r.results));
+  const read = (db: D1Database, tables: string[]) =>
+    db.batch(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
+  const directory = await read(env.DB, ["users", "conversations", "participants"]);
+  const history = await read(shardDb(env, LEGACY_SHARD), ["messages", "read_positions"]);
+  return JSON.stringify([...directory, ...history].map((r) => r.results));
 }
 
 /** The figures the README's Security section quotes, printed once per file. */

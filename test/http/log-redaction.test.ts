@@ -6,6 +6,7 @@ import { type TestUser, registerUser, sendMessage, startConversation } from "../
 import { until } from "../helpers/wait";
 import { call } from "../helpers/call";
 import { captureLogs } from "../helpers/logs";
+import { historyDbOf } from "../helpers/d1";
 
 /**
  * Logs never carry a token, a password, a password hash, an email address or a message body,
@@ -23,15 +24,18 @@ async function whileD1Refuses<T>(
   table: string,
   event: "INSERT" | "UPDATE",
   fn: () => Promise<T>,
+  db: D1Database = env.DB,
 ): Promise<T> {
   const name = `inject_${table}_${event.toLowerCase()}`;
-  await env.DB.prepare(
-    `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(FAIL, 'injected failure'); END`,
-  ).run();
+  await db
+    .prepare(
+      `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(FAIL, 'injected failure'); END`,
+    )
+    .run();
   try {
     return await fn();
   } finally {
-    await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
+    await db.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
   }
 }
 
@@ -134,17 +138,24 @@ describe("database failures in the log", () => {
     const b: TestUser = await registerUser("Body", "Reader");
     const { conversation } = await startConversation(a.token, [b.user.id]);
     const body = `a private body ${crypto.randomUUID()}`;
+    const shard = await historyDbOf(conversation.id);
     const { lines } = await captureLogs((seen) =>
-      whileD1Refuses("messages", "INSERT", async () => {
-        await sendMessage(a.token, conversation.id, body);
-        await until("the failed D1 copy to be logged", () =>
-          seen.some((l) => l.includes("d1_mirror_failed")),
-        );
-      }),
+      whileD1Refuses(
+        "messages",
+        "INSERT",
+        async () => {
+          await sendMessage(a.token, conversation.id, body);
+          await until("the failed D1 copy to be logged", () =>
+            seen.some((l) => l.includes("d1_mirror_failed")),
+          );
+        },
+        shard,
+      ),
     );
     expectClean(lines, [body, a.token, a.user.email]);
     await until("the D1 copy after recovery", async () => {
-      const row = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE body = ?")
+      const row = await shard
+        .prepare("SELECT count(*) AS n FROM messages WHERE body = ?")
         .bind(body)
         .first<{ n: number }>();
       return row?.n === 1;

@@ -7,6 +7,7 @@ import { type ApiResult, type TestUser, registerUser, sendMessage, startConversa
 import { Figures, d1Snapshot, expectApiError, expectHardenedHeaders, safe, show } from "../helpers/checks";
 import { PARSE_ERROR, type RawBody, hostileBody, hostileParam, hostileString } from "../helpers/hostile";
 import { call } from "../helpers/call";
+import { historyDbOf } from "../helpers/d1";
 
 /**
  * Every REST body, query and path parameter under fuzz: each input is either valid (the schema and
@@ -195,7 +196,10 @@ const ROUTES: BodyRoute[] = [
         { token: b.token },
       );
       expect(page.body.messages[0]).toEqual(acked);
-      const row = await env.DB.prepare("SELECT body FROM messages WHERE conversation_id = ? AND seq = ?")
+      const row = await (
+        await historyDbOf(directId)
+      )
+        .prepare("SELECT body FROM messages WHERE conversation_id = ? AND seq = ?")
         .bind(directId, acked.seq)
         .first();
       expect(row).toEqual({ body: acked.body });

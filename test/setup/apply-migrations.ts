@@ -5,8 +5,8 @@ import { HISTORY_MIGRATIONS_TABLE, LEGACY_SHARD, shardDb, shardNames } from "../
 
 // Runs before each test file; applyD1Migrations skips migrations that were already applied. Every
 // database gets its role's migrations, as `npm run dev` and `npm run deploy` apply them
-// (scripts/d1-migrate.mjs): the directory's to DB, the history's to every shard of HISTORY_SHARDS
-// and to HISTORY_0, the directory database as the shard of conversations from before sharding.
+// (src/cli/d1-migrate.mjs): the directory's to DB, the history's to every shard of HISTORY_SHARDS
+// and to HISTORY_0, the shard of conversations from before sharding.
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
 for (const shard of new Set([LEGACY_SHARD, ...shardNames(env.HISTORY_SHARDS)])) {
   await applyD1Migrations(shardDb(env, shard), env.TEST_HISTORY_MIGRATIONS, HISTORY_MIGRATIONS_TABLE);

@@ -125,7 +125,7 @@ describe("history shards", () => {
     figures.print();
   });
 
-  it("keeps the history of a conversation from before sharding in the directory database (HISTORY_0), and records it", async () => {
+  it("keeps the history of a conversation from before sharding on HISTORY_0 (its directory database, in such a deployment), and records it", async () => {
     const a = await registerUser("Ann", "Legacy");
     const b = await registerUser("Bob", "Legacy");
     const id = `c_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
