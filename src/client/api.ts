@@ -1,20 +1,28 @@
-import * as z from "zod";
-import { type ErrorCode, type ErrorDetail, ErrorBodySchema } from "../protocol/errors";
 import {
   AuthResponseSchema,
+  ConversationCreatedSchema,
   ConversationSchema,
+  ErrorBodySchema,
+  HistoryPageSchema,
+  InboxPageSchema,
   MeSchema,
+  MessageResponseSchema,
   RefreshResponseSchema,
   TicketResponseSchema,
-  type AuthResponse,
-  type Conversation,
-  type Me,
-  type Message,
-  type RefreshResponse,
-  type TicketResponse,
-  type User,
+  UserListSchema,
+  VapidKeyResponseSchema,
+} from "../protocol/client-schemas";
+import { type Schema, literal, object, string } from "../protocol/validate";
+import type { ErrorCode, ErrorDetail } from "../protocol/errors";
+import type {
+  AuthResponse,
+  Conversation,
+  Me,
+  Message,
+  RefreshResponse,
+  TicketResponse,
+  User,
 } from "../protocol/models";
-import { VapidKeyResponseSchema } from "../protocol/push";
 import type {
   AddParticipantsRequest,
   CreateConversationRequest,
@@ -22,19 +30,14 @@ import type {
   LoginRequest,
   RegisterRequest,
 } from "../protocol/requests";
-import {
-  ConversationCreatedSchema,
-  HistoryPageSchema,
-  InboxPageSchema,
-  MessageResponseSchema,
-  UserListSchema,
-  type HistoryPage,
-  type InboxPage,
-} from "../protocol/responses";
+import type { HistoryPage, InboxPage } from "../protocol/responses";
 
-/** The REST calls of API.md. Every response body is parsed with the server's own schemas. */
+/**
+ * The REST calls of API.md. Every response body is checked against the server's schemas, in the
+ * form generated from them for the client (src/protocol/client-schemas.ts).
+ */
 
-const NoContent = z.undefined();
+const NoContent = literal(undefined);
 
 /**
  * An API error: one of the server's codes, or a failure on this side (status 0 and "network" when
@@ -152,14 +155,14 @@ export class Api {
     endpoint: string;
     keys: { p256dh: string; auth: string };
   }): Promise<void> {
-    await this.call("POST", "/api/push/subscriptions", z.object({ endpoint: z.string() }), subscription);
+    await this.call("POST", "/api/push/subscriptions", object({ endpoint: string() }), subscription);
   }
 
   /** `auth`: true sends the session's token, a string sends that token (its 401 signs nobody out). */
   private async call<T>(
     method: string,
     path: string,
-    schema: z.ZodType<T>,
+    schema: Schema<T>,
     body?: unknown,
     auth: boolean | string = true,
   ): Promise<T> {

@@ -1,6 +1,3 @@
-// Must run before any schema is built (see the file).
-// oxlint-disable-next-line import/no-unassigned-import
-import "./zod-setup";
 import type { AuthResponse } from "../protocol/models";
 import { Api } from "./api";
 import { HostBridge } from "./host-bridge";

@@ -1,6 +1,7 @@
-import * as z from "zod";
-import { parseFrame } from "../protocol/frames";
-import { MeSchema } from "../protocol/models";
+import { MeSchema } from "../protocol/client-schemas";
+import type { Me } from "../protocol/models";
+import { parseFrame } from "../protocol/parse";
+import { type Schema, enumOf, object, string, withDefault } from "../protocol/validate";
 
 /**
  * The signed-in user and their token, kept in localStorage: every tab of this origin shares one
@@ -13,13 +14,17 @@ import { MeSchema } from "../protocol/models";
  */
 
 const KEY = "edge-chat.session";
-const StoredSchema = z.object({
-  token: z.string().min(1),
-  user: MeSchema,
-  source: z.enum(["password", "host"]).default("password"),
-});
+export interface Session {
+  token: string;
+  user: Me;
+  source: "password" | "host";
+}
 
-export type Session = z.infer<typeof StoredSchema>;
+const StoredSchema: Schema<Session> = object({
+  token: string(1),
+  user: MeSchema,
+  source: withDefault(enumOf(["password", "host"]), "password"),
+});
 
 function parse(text: string | null): Session | null {
   return text ? parseFrame(StoredSchema, text) : null;

@@ -1,6 +1,6 @@
-import type { z } from "zod";
 import { CloseCode } from "../protocol/close-codes";
-import { type ClientFrame, PING, PONG, parseFrames } from "../protocol/frames";
+import type { ClientFrame } from "../protocol/frames";
+import { PING, PONG, type SafeParser, parseFrames } from "../protocol/parse";
 
 /**
  * A WebSocket that stays connected: it reconnects with exponential backoff and jitter, at once when
@@ -17,7 +17,7 @@ export type SocketState = "connecting" | "open" | "waiting" | "offline" | "close
 export interface LiveSocketOptions<E> {
   /** The URL of the next attempt; may fetch a fresh credential first (a socket ticket). */
   url: () => string | Promise<string>;
-  schema: z.ZodType<E>;
+  schema: SafeParser<E>;
   onEvent: (event: E) => void;
   onState?: (state: SocketState, retryInMs: number) => void;
   /** The server closed with a code that retrying cannot fix (4403: not a participant). */

@@ -105,39 +105,5 @@ function fieldOf(raw: unknown, key: "clientId" | "type"): string | undefined {
   return typeof value === "string" && value.length <= 128 ? value : undefined;
 }
 
-/** Parses one text frame: the value, or null when it is not JSON or not of the schema. */
-export function parseFrame<T>(schema: z.ZodType<T>, text: string): T | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const result = schema.safeParse(raw);
-  return result.success ? result.data : null;
-}
-
-/**
- * Parses one server frame into its events: a single event, or, on a conversation socket opened with
- * `?batch=1`, a JSON array of the events committed together. Null when anything in it is invalid.
- */
-export function parseFrames<T>(schema: z.ZodType<T>, text: string): T[] | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const items: unknown[] = Array.isArray(raw) ? raw : [raw];
-  const out: T[] = [];
-  for (const item of items) {
-    const result = schema.safeParse(item);
-    if (!result.success) return null;
-    out.push(result.data);
-  }
-  return out;
-}
-
-/** The bare keep-alive frames, answered by the runtime without waking a hibernated object. */
-export const PING = "ping";
-export const PONG = "pong";
+// The readers of server frames live where the web client can import them without the full zod.
+export { PING, PONG, parseFrame, parseFrames } from "./parse";

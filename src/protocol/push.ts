@@ -7,15 +7,9 @@ import type { Conversation, Message, User } from "./models";
  * push and the web client's in-tab notification so both say the same thing.
  */
 
-/** What the service worker receives (decrypted by the browser). */
-export const PushPayloadSchema = z.object({
-  conversationId: z.string(),
-  title: z.string(),
-  body: z.string(),
-});
-export type PushPayload = z.infer<typeof PushPayloadSchema>;
-
-export const VapidKeyResponseSchema = z.object({ key: z.string() });
+// The push payload and the VAPID key response are in responses.ts: no schema is built when this
+// module loads, so the web client imports notificationText without the full zod.
+export type { PushPayload } from "./responses";
 
 /** Standard or url-safe base64, padding optional, as bytes; null when it is not base64. */
 export function decodeBase64Url(text: string): Uint8Array | null {

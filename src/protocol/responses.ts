@@ -28,3 +28,14 @@ export type ConversationCreated = z.infer<typeof ConversationCreatedSchema>;
 /** `POST` and `PATCH` of a message. */
 export const MessageResponseSchema = z.object({ message: MessageSchema });
 export type MessageResponse = z.infer<typeof MessageResponseSchema>;
+
+/** `GET /api/push/vapid-public-key`. */
+export const VapidKeyResponseSchema = z.object({ key: z.string() });
+
+/** What a push delivers to the service worker (decrypted by the browser; README, "Notifications"). */
+export const PushPayloadSchema = z.object({
+  conversationId: z.string(),
+  title: z.string(),
+  body: z.string(),
+});
+export type PushPayload = z.infer<typeof PushPayloadSchema>;

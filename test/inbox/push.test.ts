@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AwayNotice } from "../../src/durable/inbox/away-push";
 import type { Conversation, Message, User } from "../../src/protocol/models";
-import { PushPayloadSchema } from "../../src/protocol/push";
+import { PushPayloadSchema } from "../../src/protocol/responses";
 import { call } from "../helpers/call";
 import { type TestUser, api, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { type PushClient, expirePushClient, newPushClient, receivedPushes } from "../helpers/push-service";

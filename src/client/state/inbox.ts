@@ -1,4 +1,5 @@
-import { type InboxEvent, InboxEventSchema } from "../../protocol/frames";
+import { InboxEventSchema } from "../../protocol/client-schemas";
+import type { InboxEvent } from "../../protocol/frames";
 import type { Conversation } from "../../protocol/models";
 import type { Api } from "../api";
 import { LiveSocket, type SocketState } from "../socket";

@@ -1,5 +1,6 @@
 import { CloseCode } from "../../protocol/close-codes";
-import { type ClientFrame, type RoomEvent, RoomEventSchema } from "../../protocol/frames";
+import { RoomEventSchema } from "../../protocol/client-schemas";
+import type { ClientFrame, RoomEvent } from "../../protocol/frames";
 import type { Message } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { LiveSocket, type SocketState } from "../socket";
