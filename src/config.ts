@@ -14,6 +14,8 @@ export interface Limits {
   replayLimit: number;
   historyPageMax: number;
   messageRatePer10s: number;
+  /** Distinct reaction emoji one message may carry. */
+  maxReactionsPerMessage: number;
   typingThrottleMs: number;
   inboxNotifyWindowMs: number;
   /** A notice an inbox did not take is sent again after this long, from the room's alarm. */
@@ -80,6 +82,7 @@ type Vars = Pick<
   | "REPLAY_LIMIT"
   | "HISTORY_PAGE_MAX"
   | "MESSAGE_RATE_PER_10S"
+  | "MAX_REACTIONS_PER_MESSAGE"
   | "TYPING_THROTTLE_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
   | "INBOX_RETRY_MS"
@@ -148,6 +151,7 @@ export function limitsFrom(env: Vars): Limits {
     replayLimit: int(env.REPLAY_LIMIT, 500, 1),
     historyPageMax: int(env.HISTORY_PAGE_MAX, 100, 1),
     messageRatePer10s: int(env.MESSAGE_RATE_PER_10S, 100, 1),
+    maxReactionsPerMessage: int(env.MAX_REACTIONS_PER_MESSAGE, 20, 1),
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
     inboxRetryMs: int(env.INBOX_RETRY_MS, 2000, 1),

@@ -1,4 +1,4 @@
-import type { Conversation, Message, User } from "./protocol/models";
+import type { Conversation, Message, Quote, ReactionCount, User } from "./protocol/models";
 
 /** Builds the API objects from stored rows, in one place for the Worker and the objects. */
 
@@ -11,6 +11,34 @@ export interface MessageFields {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  /** The quoted message of a reply, as stored with it (absent: not a reply). */
+  replyTo?: QuoteFields | null;
+  /** Reaction counts (absent: none). */
+  reactions?: readonly ReactionCount[] | null;
+}
+
+/** A reply's snapshot of the message it answers (the sender is an id; views add the profile). */
+export interface QuoteFields {
+  id: string;
+  seq: number;
+  senderId: string;
+  body: string;
+  deletedAt: string | null;
+}
+
+/** How many characters of the original a quote keeps. */
+export const QUOTE_CHARS = 200;
+
+/** The first QUOTE_CHARS characters (code points, never half a surrogate pair) of a body. */
+export function quoteBody(body: string): string {
+  if (body.length <= QUOTE_CHARS) return body;
+  let out = "";
+  let n = 0;
+  for (const ch of body) {
+    if (n++ === QUOTE_CHARS) break;
+    out += ch;
+  }
+  return out;
 }
 
 const UNKNOWN_USER = (id: string): User => ({ id, firstName: "", lastName: "", avatarUrl: null });
@@ -23,7 +51,23 @@ const publicUser = (u: User): User => ({
   avatarUrl: u.avatarUrl,
 });
 
-export function messageView(conversationId: string, m: MessageFields, sender: User | undefined): Message {
+/** `quoteSender`: the profile of the quoted message's sender, when `m` is a reply. */
+export function messageView(
+  conversationId: string,
+  m: MessageFields,
+  sender: User | undefined,
+  quoteSender?: User,
+): Message {
+  const q = m.replyTo;
+  const replyTo: Quote | null = q
+    ? {
+        id: q.id,
+        seq: q.seq,
+        sender: quoteSender ? publicUser(quoteSender) : UNKNOWN_USER(q.senderId),
+        body: q.deletedAt ? "" : q.body,
+        deletedAt: q.deletedAt,
+      }
+    : null;
   return {
     id: m.id,
     conversationId,
@@ -35,6 +79,11 @@ export function messageView(conversationId: string, m: MessageFields, sender: Us
     createdAt: m.createdAt,
     editedAt: m.editedAt,
     deletedAt: m.deletedAt,
+    replyTo,
+    // A tombstone keeps no reactions (it cannot get new ones either).
+    reactions: m.deletedAt || !m.reactions ? [] : [...m.reactions],
+    attachments: [],
+    system: false,
   };
 }
 
@@ -67,6 +116,7 @@ export function conversationView(
   participants: User[],
   lastMessage: Message | null,
   lastReadSeq: number,
+  muted = false,
 ): Conversation {
   return {
     id: c.id,
@@ -79,5 +129,6 @@ export function conversationView(
     lastSeq: c.lastSeq,
     lastMessage,
     ...readState(c.lastSeq, lastReadSeq),
+    muted,
   };
 }

@@ -23,6 +23,7 @@ export interface DirectoryMember extends User {
   leftAt: string | null;
   hiddenAtSeq: number | null;
   lastReadSeq: number;
+  muted: boolean;
 }
 
 /** A conversation as D1's directory has it: what a room created before it owned membership loads once. */
@@ -52,6 +53,7 @@ export async function loadDirectorySnapshot(db: Db, id: string): Promise<Directo
         leftAt: participants.leftAt,
         hiddenAtSeq: participants.hiddenAtSeq,
         lastReadSeq: participants.lastReadSeq,
+        muted: participants.muted,
       })
       .from(participants)
       .innerJoin(users, eq(users.id, participants.userId))
@@ -74,6 +76,7 @@ export async function loadDirectorySnapshot(db: Db, id: string): Promise<Directo
       leftAt: r.leftAt,
       hiddenAtSeq: r.hiddenAtSeq,
       lastReadSeq: r.lastReadSeq,
+      muted: r.muted,
     })),
   };
 }

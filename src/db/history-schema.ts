@@ -18,6 +18,13 @@ export const messages = sqliteTable(
     createdAt: text("created_at").notNull(),
     editedAt: text("edited_at"),
     deletedAt: text("deleted_at"),
+    // A reply: the id of the message it answers and the room's quote of it (JSON: id, seq, senderId,
+    // body, deletedAt), rewritten by the room when the original is edited or deleted.
+    replyToId: text("reply_to_id"),
+    replyQuote: text("reply_quote"),
+    // Reaction counts as the room keeps them (JSON [{emoji, count}]), so history read from the
+    // shard shows them; who reacted is in `reactions`.
+    reactions: text("reactions"),
   },
   // No unique index on clientId: the room numbers and deduplicates (its own log has that index),
   // and one index fewer is one row written fewer per message.
@@ -33,6 +40,19 @@ export const readPositions = sqliteTable(
   },
   // Looked up by conversation (and user) only: no second index to write.
   (t) => [primaryKey({ columns: [t.conversationId, t.userId] })],
+);
+
+/** Who reacted to which message with what: the room's rows, copied by its outbox (a removal deletes). */
+export const reactions = sqliteTable(
+  "reactions",
+  {
+    conversationId: text("conversation_id").notNull(),
+    seq: integer("seq").notNull(),
+    emoji: text("emoji").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.seq, t.emoji, t.userId] })],
 );
 
 export type MessageRow = typeof messages.$inferSelect;

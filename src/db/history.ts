@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
-import type { MessageFields } from "../views";
+import type { ReactionCount } from "../protocol/models";
+import type { MessageFields, QuoteFields } from "../views";
 import type { HistoryDb } from "./client";
 import { messages } from "./history-schema";
 
@@ -18,7 +19,23 @@ const columns = {
   createdAt: messages.createdAt,
   editedAt: messages.editedAt,
   deletedAt: messages.deletedAt,
+  replyQuote: messages.replyQuote,
+  reactions: messages.reactions,
 };
+
+type Row = Omit<MessageFields, "replyTo" | "reactions"> & {
+  replyQuote: string | null;
+  reactions: string | null;
+};
+
+/** A shard row as the room stores messages: the quote and the counts parsed from their JSON. */
+function toFields({ replyQuote, reactions, ...m }: Row): MessageFields {
+  return {
+    ...m,
+    replyTo: replyQuote === null ? null : (JSON.parse(replyQuote) as QuoteFields),
+    reactions: reactions === null ? null : (JSON.parse(reactions) as ReactionCount[]),
+  };
+}
 
 /** Messages with after < seq < below, ascending, at most `limit`. */
 export async function shardMessagesAfter(
@@ -28,12 +45,13 @@ export async function shardMessagesAfter(
   below: number,
   limit: number,
 ): Promise<MessageFields[]> {
-  return db
+  const rows = await db
     .select(columns)
     .from(messages)
     .where(and(eq(messages.conversationId, conversationId), gt(messages.seq, after), lt(messages.seq, below)))
     .orderBy(asc(messages.seq))
     .limit(limit);
+  return rows.map(toFields);
 }
 
 /** The `limit` messages closest below `before`, returned ascending. */
@@ -49,7 +67,7 @@ export async function shardMessagesBefore(
     .where(and(eq(messages.conversationId, conversationId), lt(messages.seq, before)))
     .orderBy(desc(messages.seq))
     .limit(limit);
-  return rows.reverse();
+  return rows.reverse().map(toFields);
 }
 
 /** One message of the conversation by its id, or null. */
@@ -62,5 +80,5 @@ export async function shardMessageById(
     .select(columns)
     .from(messages)
     .where(and(eq(messages.id, id), eq(messages.conversationId, conversationId)));
-  return row ?? null;
+  return row ? toFields(row) : null;
 }

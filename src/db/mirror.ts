@@ -10,7 +10,7 @@ import type { MessageFields } from "../views";
  * duplicates anything, and each batch is one D1 transaction.
  *
  * This is the hottest D1 path, so it is plain SQL with the rows passed as one JSON parameter per
- * statement: at most two statements per batch whatever the number of rows, and no per-row query
+ * statement: at most four statements per batch whatever the number of rows, and no per-row query
  * building (drizzle's builder was a third of the room's CPU in the benchmark's profile).
  */
 
@@ -38,6 +38,16 @@ export interface MirroredParticipant {
   leftAt: string | null;
   hiddenAtSeq: number | null;
   lastReadSeq: number;
+  muted: boolean;
+}
+
+/** One person's reaction with one emoji to one message: present (`active`) or taken back. */
+export interface MirroredReaction {
+  seq: number;
+  emoji: string;
+  userId: string;
+  createdAt: string;
+  active: boolean;
 }
 
 export interface MembershipBatch {
@@ -54,14 +64,19 @@ export interface HistoryBatch {
   messagesJson: string | null;
   /** JSON array of MirroredRead, or null. */
   readsJson: string | null;
+  /** JSON array of MirroredReaction, or null. */
+  reactionsJson: string | null;
   messageCount: number;
   readCount: number;
+  reactionCount: number;
   /** UTF-8 bytes of both parameters: what the batch costs against D1's limits. */
   bytes: number;
 }
 
-/** The brackets of both JSON arrays (each row counts its own comma). */
-const BRACKETS = 4;
+const jsonBytes = (json: string | null): number => (json === null ? 0 : utf8Length(json));
+
+/** The brackets of the JSON arrays (each row counts its own comma). */
+const BRACKETS = 6;
 
 /**
  * Collects a history batch under a byte cap and a row cap. A row that alone is over the byte cap
@@ -71,6 +86,7 @@ const BRACKETS = 4;
 export class HistoryBatchBuilder {
   private readonly messages: string[] = [];
   private readonly reads: string[] = [];
+  private readonly reactions: string[] = [];
   private bytes = 0;
 
   constructor(
@@ -79,7 +95,7 @@ export class HistoryBatchBuilder {
   ) {}
 
   get rows(): number {
-    return this.messages.length + this.reads.length;
+    return this.messages.length + this.reads.length + this.reactions.length;
   }
 
   /** Adds the row if it fits; false (and nothing added) when the batch is full. */
@@ -93,12 +109,19 @@ export class HistoryBatchBuilder {
       createdAt: m.createdAt,
       editedAt: m.editedAt,
       deletedAt: m.deletedAt,
+      replyTo: m.replyTo ?? null,
+      reactions: m.reactions && m.reactions.length > 0 ? m.reactions : null,
     });
     return this.add(this.messages, json);
   }
 
   addRead(r: MirroredRead): boolean {
     return this.add(this.reads, JSON.stringify({ userId: r.userId, lastReadSeq: r.lastReadSeq }));
+  }
+
+  addReaction(r: MirroredReaction): boolean {
+    const { seq, emoji, userId, createdAt, active } = r;
+    return this.add(this.reactions, JSON.stringify({ seq, emoji, userId, createdAt, active }));
   }
 
   private add(into: string[], json: string): boolean {
@@ -116,14 +139,15 @@ export class HistoryBatchBuilder {
     const join = (rows: string[]) => (rows.length > 0 ? `[${rows.join(",")}]` : null);
     const messagesJson = join(this.messages);
     const readsJson = join(this.reads);
+    const reactionsJson = join(this.reactions);
     return {
       messagesJson,
       readsJson,
+      reactionsJson,
       messageCount: this.messages.length,
       readCount: this.reads.length,
-      bytes:
-        (messagesJson === null ? 0 : utf8Length(messagesJson)) +
-        (readsJson === null ? 0 : utf8Length(readsJson)),
+      reactionCount: this.reactions.length,
+      bytes: jsonBytes(messagesJson) + jsonBytes(readsJson) + jsonBytes(reactionsJson),
     };
   }
 }
@@ -131,24 +155,37 @@ export class HistoryBatchBuilder {
 const UPSERT_CONVERSATION = `
 INSERT INTO conversations (id, kind, title, direct_key, created_by, created_at, updated_at, last_seq, shard)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, ?7)
-ON CONFLICT (id) DO UPDATE SET shard = coalesce(conversations.shard, excluded.shard)`;
+ON CONFLICT (id) DO UPDATE SET shard = coalesce(conversations.shard, excluded.shard), title = excluded.title`;
 
 const UPSERT_PARTICIPANTS = `
-INSERT INTO participants (conversation_id, user_id, last_read_seq, hidden_at_seq, left_at, joined_at)
+INSERT INTO participants (conversation_id, user_id, last_read_seq, hidden_at_seq, left_at, joined_at, muted)
 SELECT ?1, value ->> 'userId', value ->> 'lastReadSeq', value ->> 'hiddenAtSeq', value ->> 'leftAt',
-       value ->> 'joinedAt'
+       value ->> 'joinedAt', value ->> 'muted'
 FROM json_each(?2) WHERE true
 ON CONFLICT (conversation_id, user_id) DO UPDATE SET
-  left_at = excluded.left_at, hidden_at_seq = excluded.hidden_at_seq,
+  left_at = excluded.left_at, hidden_at_seq = excluded.hidden_at_seq, muted = excluded.muted,
   last_read_seq = max(participants.last_read_seq, excluded.last_read_seq)`;
 
 const UPSERT_MESSAGES = `
-INSERT INTO messages (id, conversation_id, seq, sender_id, body, client_id, created_at, edited_at, deleted_at)
+INSERT INTO messages (id, conversation_id, seq, sender_id, body, client_id, created_at, edited_at, deleted_at,
+  reply_to_id, reply_quote, reactions)
 SELECT value ->> 'id', ?1, value ->> 'seq', value ->> 'senderId', value ->> 'body', value ->> 'clientId',
-       value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt'
+       value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt', value ->> '$.replyTo.id',
+       value ->> 'replyTo', value ->> 'reactions'
 FROM json_each(?2) WHERE true
 ON CONFLICT (conversation_id, seq) DO UPDATE SET
-  body = excluded.body, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at`;
+  body = excluded.body, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at,
+  reply_quote = excluded.reply_quote, reactions = excluded.reactions`;
+
+const INSERT_REACTIONS = `
+INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)
+SELECT ?1, value ->> 'seq', value ->> 'emoji', value ->> 'userId', value ->> 'createdAt'
+FROM json_each(?2) WHERE value ->> 'active' = 1
+ON CONFLICT DO NOTHING`;
+
+const DELETE_REACTIONS = `
+DELETE FROM reactions WHERE conversation_id = ?1 AND (seq, emoji, user_id) IN (
+  SELECT value ->> 'seq', value ->> 'emoji', value ->> 'userId' FROM json_each(?2) WHERE value ->> 'active' = 0)`;
 
 const UPSERT_READS = `
 INSERT INTO read_positions (conversation_id, user_id, last_read_seq)
@@ -181,7 +218,7 @@ export async function mirrorMembership(
   metrics.d1Batch("directory", conversationId, statements.length, await directory.batch(statements));
 }
 
-/** Copies messages and read positions to the conversation's shard, in one batch. */
+/** Copies messages, read positions and reactions to the conversation's shard, in one batch. */
 export async function mirrorHistory(
   shard: D1Database,
   conversationId: string,
@@ -194,6 +231,10 @@ export async function mirrorHistory(
   }
   if (batch.readsJson !== null) {
     statements.push(shard.prepare(UPSERT_READS).bind(conversationId, batch.readsJson));
+  }
+  if (batch.reactionsJson !== null) {
+    statements.push(shard.prepare(INSERT_REACTIONS).bind(conversationId, batch.reactionsJson));
+    statements.push(shard.prepare(DELETE_REACTIONS).bind(conversationId, batch.reactionsJson));
   }
   if (statements.length === 0) return;
   metrics.d1Batch("history", conversationId, statements.length, await shard.batch(statements));

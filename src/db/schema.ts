@@ -86,10 +86,33 @@ export const participants = sqliteTable(
     // Groups: set when the user left; the row stays so history keeps its authors.
     leftAt: text("left_at"),
     joinedAt: text("joined_at").notNull(),
+    // The user muted the conversation: no push notifications (the room owns it; copied here).
+    muted: integer("muted", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
     index("participants_user_idx").on(t.userId, t.conversationId),
+  ],
+);
+
+/**
+ * Blocks between people: `blockedId` cannot start a direct conversation with `blockerId` or add
+ * them to a group. Looked up by the blocked person's actions, so indexed that way round too.
+ */
+export const blocks = sqliteTable(
+  "blocks",
+  {
+    blockerId: text("blocker_id")
+      .notNull()
+      .references(() => users.id),
+    blockedId: text("blocked_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.blockerId, t.blockedId] }),
+    index("blocks_blocked_idx").on(t.blockedId, t.blockerId),
   ],
 );
 

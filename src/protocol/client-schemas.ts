@@ -44,6 +44,16 @@ export const ErrorBodySchema: Schema<output<typeof errors.ErrorBodySchema>> = ob
   error: object({ code: ErrorCodeSchema, message: string(), details: optional(array(ErrorDetailSchema)) }),
 });
 
+export const AttachmentSchema: Schema<output<typeof models.AttachmentSchema>> = object({
+  id: string(),
+  name: string(),
+  contentType: string(),
+  size: int(),
+  width: nullable(int()),
+  height: nullable(int()),
+  url: string(),
+});
+
 export const MeSchema: Schema<output<typeof models.MeSchema>> = object({
   id: string(),
   firstName: string(),
@@ -65,6 +75,19 @@ export const UserSchema: Schema<output<typeof models.UserSchema>> = object({
   avatarUrl: nullable(string()),
 });
 
+export const QuoteSchema: Schema<output<typeof models.QuoteSchema>> = object({
+  id: string(),
+  seq: int(),
+  sender: UserSchema,
+  body: string(),
+  deletedAt: nullable(string()),
+});
+
+export const ReactionCountSchema: Schema<output<typeof models.ReactionCountSchema>> = object({
+  emoji: string(),
+  count: int(),
+});
+
 export const MessageSchema: Schema<output<typeof models.MessageSchema>> = object({
   id: string(),
   conversationId: string(),
@@ -75,6 +98,11 @@ export const MessageSchema: Schema<output<typeof models.MessageSchema>> = object
   createdAt: string(),
   editedAt: nullable(string()),
   deletedAt: nullable(string()),
+  replyTo: nullable(QuoteSchema),
+  reactions: array(ReactionCountSchema),
+  myReactions: optional(array(string())),
+  attachments: array(AttachmentSchema),
+  system: boolean(),
 });
 
 export const ConversationSchema: Schema<output<typeof models.ConversationSchema>> = object({
@@ -89,6 +117,7 @@ export const ConversationSchema: Schema<output<typeof models.ConversationSchema>
   lastMessage: nullable(MessageSchema),
   unreadCount: int(),
   lastReadSeq: int(),
+  muted: boolean(),
 });
 
 export const MintedTokenSchema: Schema<output<typeof models.MintedTokenSchema>> = object({
@@ -149,6 +178,22 @@ export const RoomEventSchema: Schema<output<typeof frames.RoomEventSchema>> = un
   object({ type: literal("typing"), userId: string(), active: boolean() }),
   object({ type: literal("read"), userId: string(), seq: int() }),
   object({ type: literal("presence"), userId: string(), online: boolean() }),
+  object({
+    type: literal("reaction"),
+    messageId: string(),
+    seq: int(),
+    emoji: string(),
+    userId: string(),
+    active: boolean(),
+    count: int(),
+  }),
+  object({
+    type: literal("conversation.updated"),
+    conversationId: string(),
+    title: nullable(string()),
+    userId: string(),
+  }),
+  object({ type: literal("participant.removed"), userId: string(), by: string() }),
   object({ type: literal("error"), code: ErrorCodeSchema, message: string(), clientId: optional(string()) }),
 ]);
 

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { type ErrorCode, ErrorCodeSchema } from "./errors";
+import { EmojiSchema } from "./emoji";
 import { ConversationSchema, MessageSchema } from "./models";
 import { BODY_RULES, TOKEN_RULES, withRules } from "./text";
 
@@ -15,11 +16,23 @@ const BodySchema = withRules(z.string().max(100_000), BODY_RULES);
 const SeqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ClientFrameSchema = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("send"), body: BodySchema, clientId: ClientIdSchema }),
+  z.strictObject({
+    type: z.literal("send"),
+    body: BodySchema,
+    clientId: ClientIdSchema,
+    /** The id of a message of this conversation that this one answers. */
+    replyTo: IdSchema.optional(),
+  }),
   z.strictObject({ type: z.literal("edit"), messageId: IdSchema, body: BodySchema }),
   z.strictObject({ type: z.literal("delete"), messageId: IdSchema }),
   z.strictObject({ type: z.literal("typing"), active: z.boolean() }),
   z.strictObject({ type: z.literal("read"), seq: SeqSchema }),
+  z.strictObject({
+    type: z.literal("react"),
+    messageId: IdSchema,
+    emoji: EmojiSchema,
+    active: z.boolean(),
+  }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
@@ -40,6 +53,25 @@ export const RoomEventSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("typing"), userId: z.string(), active: z.boolean() }),
   z.object({ type: z.literal("read"), userId: z.string(), seq: z.number().int() }),
   z.object({ type: z.literal("presence"), userId: z.string(), online: z.boolean() }),
+  /** `userId` added (`active`) or took back `emoji` on a message; `count` is how many have it now. */
+  z.object({
+    type: z.literal("reaction"),
+    messageId: z.string(),
+    seq: z.number().int(),
+    emoji: z.string(),
+    userId: z.string(),
+    active: z.boolean(),
+    count: z.number().int(),
+  }),
+  /** A participant (`userId`) renamed the group. */
+  z.object({
+    type: z.literal("conversation.updated"),
+    conversationId: z.string(),
+    title: z.string().nullable(),
+    userId: z.string(),
+  }),
+  /** `userId` is no longer in the group: they left (`by` is themselves) or the creator removed them. */
+  z.object({ type: z.literal("participant.removed"), userId: z.string(), by: z.string() }),
   z.object({
     type: z.literal("error"),
     code: ErrorCodeSchema,

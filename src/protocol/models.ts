@@ -24,6 +24,35 @@ export const MeSchema = UserSchema.extend({
 });
 export type Me = z.infer<typeof MeSchema>;
 
+/**
+ * The message a reply quotes, as stored with the reply: the first characters of its body, kept
+ * current when the original is edited, and a tombstone (body "", deletedAt set) once it is deleted.
+ */
+export const QuoteSchema = z.object({
+  id: z.string(),
+  seq: z.number().int(),
+  sender: UserSchema,
+  body: z.string(),
+  deletedAt: z.string().nullable(),
+});
+export type Quote = z.infer<typeof QuoteSchema>;
+
+/** How many people reacted to a message with one emoji (in the order the emoji were first used). */
+export const ReactionCountSchema = z.object({ emoji: z.string(), count: z.number().int() });
+export type ReactionCount = z.infer<typeof ReactionCountSchema>;
+
+/** A file sent with a message (always empty until attachments land). */
+export const AttachmentSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  url: z.string(),
+});
+export type Attachment = z.infer<typeof AttachmentSchema>;
+
 export const MessageSchema = z.object({
   id: z.string(),
   conversationId: z.string(),
@@ -35,6 +64,12 @@ export const MessageSchema = z.object({
   createdAt: z.string(),
   editedAt: z.string().nullable(),
   deletedAt: z.string().nullable(),
+  replyTo: QuoteSchema.nullable(),
+  reactions: z.array(ReactionCountSchema),
+  /** REST responses only: the emoji the caller reacted with. Socket events leave it out. */
+  myReactions: z.array(z.string()).optional(),
+  attachments: z.array(AttachmentSchema),
+  system: z.boolean(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -56,6 +91,8 @@ export const ConversationSchema = z.object({
   lastMessage: MessageSchema.nullable(),
   unreadCount: z.number().int(),
   lastReadSeq: z.number().int(),
+  /** The caller muted it: no push notifications; unread messages still count. */
+  muted: z.boolean(),
 });
 export type Conversation = z.infer<typeof ConversationSchema>;
 export type ConversationKind = Conversation["kind"];

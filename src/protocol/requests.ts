@@ -51,6 +51,7 @@ const avatarUrl = (max: number) =>
     .nullable();
 
 const userId = z.string().min(1).max(64);
+const messageId = z.string().min(1).max(64);
 const clientId = withRules(z.string().min(1).max(128), TOKEN_RULES);
 const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -92,8 +93,12 @@ export function requestSchemas(limits: RequestLimits) {
         .min(1, "userIds must name at least one user")
         .max(limits.maxGroupSize, `a conversation has at most ${limits.maxGroupSize} participants`),
     }),
-    sendMessage: z.strictObject({ body, clientId: clientId.optional() }),
+    sendMessage: z.strictObject({ body, clientId: clientId.optional(), replyTo: messageId.optional() }),
     editMessage: z.strictObject({ body }),
+    /** PATCH /api/conversations/:id: groups only; null clears the title (the group is named by its people). */
+    renameConversation: z.strictObject({ title: label(limits.maxTitleChars, "title").nullable() }),
+    /** PATCH /api/conversations/:id/settings: the caller's own settings of one conversation. */
+    conversationSettings: z.strictObject({ muted: z.boolean() }),
     markRead: z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
     /** PUT /api/server/users/:externalId: the whole profile (an absent avatarUrl or email is cleared). */
     serverUser: z.strictObject({
@@ -139,6 +144,9 @@ export type LoginRequest = z.input<RequestSchemas["login"]>;
 export type CreateConversationRequest = z.input<RequestSchemas["createConversation"]>;
 export type AddParticipantsRequest = z.input<RequestSchemas["addParticipants"]>;
 export type EditMessageRequest = z.input<RequestSchemas["editMessage"]>;
+export type SendMessageRequest = z.input<RequestSchemas["sendMessage"]>;
+export type RenameConversationRequest = z.input<RequestSchemas["renameConversation"]>;
+export type ConversationSettingsRequest = z.input<RequestSchemas["conversationSettings"]>;
 /** What the Worker works with once the schema accepted it. */
 export type ServerUserBody = z.output<RequestSchemas["serverUser"]>;
 export type HistoryQuery = z.output<RequestSchemas["historyQuery"]>;

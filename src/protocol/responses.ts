@@ -39,3 +39,6 @@ export const PushPayloadSchema = z.object({
   body: z.string(),
 });
 export type PushPayload = z.infer<typeof PushPayloadSchema>;
+
+/** `GET /api/me/blocks`: the people the caller blocked (a UserList, as people search answers). */
+export type BlockList = UserList;

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
+import { blockersAmong } from "../db/blocks";
 import { findDirectConversationId } from "../db/conversations";
 import { findUsersByIds } from "../db/users";
 import { decodeCursor } from "../durable/inbox/cursor";
@@ -12,6 +13,7 @@ import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
 import { directConversationId, newId, nowIso } from "../ids";
 import type { User } from "../protocol/models";
+import { EMOJI_RULE, isReactionEmoji } from "../protocol/emoji";
 import { requestSchemas } from "../protocol/requests";
 import type { ConversationCreated, MessageResponse } from "../protocol/responses";
 import { jsonBody, queryOf } from "../validation";
@@ -31,20 +33,39 @@ function conversationIdOf(id: string | undefined): string {
 }
 
 /**
- * The people of a new conversation, the caller first: every other id must exist (a missing one is
- * a 422 naming it: the body is well-formed but wrong).
+ * The people `me` may put in a conversation, found by id: every id must exist and not have blocked
+ * `me`. Someone who blocked the caller gets the very answer of an unknown user (a 422 naming the
+ * id), so a block is never revealed. `path` names the body field in the error.
  */
-async function peopleOf(env: Env, me: string, others: string[]): Promise<User[]> {
-  const found = new Map((await findUsersByIds(openDb(env.DB), [me, ...others])).map((u) => [u.id, u]));
-  const missing = others.filter((id) => !found.has(id));
+async function addablePeople(env: Env, me: string, ids: string[], path: string): Promise<Map<string, User>> {
+  const db = openDb(env.DB);
+  const [users, blockers] = await Promise.all([findUsersByIds(db, ids), blockersAmong(db, me, ids)]);
+  const found = new Map(users.filter((u) => !blockers.has(u.id)).map((u) => [u.id, u]));
+  const missing = ids.filter((id) => id !== me && !found.has(id));
   if (missing.length > 0) {
     throw new ApiError("validation_failed", "Unknown users", {
-      details: missing.slice(0, 20).map((id) => ({ path: "participantIds", message: `unknown user ${id}` })),
+      details: missing.slice(0, 20).map((id) => ({ path, message: `unknown user ${id}` })),
     });
   }
+  return found;
+}
+
+/** The people of a new conversation, the caller first (see addablePeople: 422 for unknown or blocking). */
+async function peopleOf(env: Env, me: string, others: string[]): Promise<User[]> {
+  const found = await addablePeople(env, me, [me, ...others], "participantIds");
   const caller = found.get(me);
   if (!caller) throw notFound("User not found");
   return [caller, ...others.flatMap((id) => found.get(id) ?? [])];
+}
+
+/** The `:emoji` of a reaction route (decoded by the router): one emoji or a short name, else 422. */
+function emojiOf(value: string): string {
+  if (!isReactionEmoji(value)) {
+    throw new ApiError("validation_failed", "emoji is invalid", {
+      details: [{ path: "emoji", message: EMOJI_RULE }],
+    });
+  }
+  return value;
 }
 
 /** Resolves `/:id` once: the caller and the conversation's room. */
@@ -61,9 +82,30 @@ const conversation = new Hono<RoomEnv>()
     const { stub, userId } = c.var.room;
     return c.json(await callRoom(stub.view(userId)));
   })
+  .patch(
+    "/",
+    jsonBody((c) => schemas(c).renameConversation),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      return c.json(await callRoom(stub.rename(userId, c.req.valid("json").title)));
+    },
+  )
   .delete("/", async (c) => {
     const { stub, userId } = c.var.room;
     await callRoom(stub.removeFromInbox(userId));
+    return c.body(null, 204);
+  })
+  .patch(
+    "/settings",
+    jsonBody((c) => schemas(c).conversationSettings),
+    async (c) => {
+      const { stub, userId } = c.var.room;
+      return c.json(await callRoom(stub.setMuted(userId, c.req.valid("json").muted)));
+    },
+  )
+  .delete("/participants/:userId", async (c) => {
+    const { stub, userId } = c.var.room;
+    await callRoom(stub.removeMember(userId, c.req.param("userId")));
     return c.body(null, 204);
   })
   .post(
@@ -74,15 +116,8 @@ const conversation = new Hono<RoomEnv>()
       // Membership first, so a non-participant learns nothing about which user ids exist.
       await callRoom(stub.view(userId));
       const ids = [...new Set(c.req.valid("json").userIds)];
-      const found = await findUsersByIds(openDb(c.env.DB), ids);
-      const known = new Set(found.map((u) => u.id));
-      const missing = ids.filter((id) => !known.has(id));
-      if (missing.length > 0) {
-        throw new ApiError("validation_failed", "Unknown users", {
-          details: missing.slice(0, 20).map((id) => ({ path: "userIds", message: `unknown user ${id}` })),
-        });
-      }
-      return c.json(await callRoom(stub.addMembers(userId, found)));
+      const found = await addablePeople(c.env, userId, ids, "userIds");
+      return c.json(await callRoom(stub.addMembers(userId, [...found.values()])));
     },
   )
   .get(
@@ -98,8 +133,8 @@ const conversation = new Hono<RoomEnv>()
     jsonBody((c) => schemas(c).sendMessage),
     async (c) => {
       const { stub, userId } = c.var.room;
-      const { body, clientId } = c.req.valid("json");
-      const result = await callRoom(stub.send(userId, { body, clientId }));
+      const { body, clientId, replyTo } = c.req.valid("json");
+      const result = await callRoom(stub.send(userId, { body, clientId, replyTo }));
       return c.json({ message: result.message } satisfies MessageResponse, result.created ? 201 : 200);
     },
   )
@@ -115,6 +150,12 @@ const conversation = new Hono<RoomEnv>()
   .delete("/messages/:messageId", async (c) => {
     const { stub, userId } = c.var.room;
     await callRoom(stub.remove(userId, c.req.param("messageId")));
+    return c.body(null, 204);
+  })
+  .on(["PUT", "DELETE"], "/messages/:messageId/reactions/:emoji", async (c) => {
+    const { stub, userId } = c.var.room;
+    const emoji = emojiOf(c.req.param("emoji"));
+    await callRoom(stub.react(userId, c.req.param("messageId"), emoji, c.req.method === "PUT"));
     return c.body(null, 204);
   })
   .post(

@@ -5,8 +5,10 @@ import { type Limits, limitsFrom } from "../config";
 import { openDb } from "../db/client";
 import { findUserById, searchUsers, toMe, toUser, updateUser } from "../db/users";
 import type { AppEnv } from "../env";
-import { notFound } from "../errors";
+import { block, blockedBy, unblock } from "../db/blocks";
+import { ApiError, notFound } from "../errors";
 import { requestSchemas } from "../protocol/requests";
+import type { BlockList } from "../protocol/responses";
 import { jsonBody, queryOf } from "../validation";
 import { refreshProfileInRooms } from "../durable/room/profile-sync";
 
@@ -27,6 +29,7 @@ const searchQuery = (limits: Limits) =>
 
 export const userRoutes = new Hono<AppEnv>()
   .use("/me", requireAuth())
+  .use("/me/*", requireAuth())
   .use("/users/*", requireAuth())
   .use("/users", requireAuth())
   .get("/me", async (c) => {
@@ -56,6 +59,24 @@ export const userRoutes = new Hono<AppEnv>()
       return c.json({ users });
     },
   )
+  .get("/me/blocks", async (c) => {
+    return c.json({ users: await blockedBy(openDb(c.env.DB), c.get("auth").userId) } satisfies BlockList);
+  })
+  // Blocking is told to nobody: the blocked person only finds they cannot start a conversation with
+  // the blocker or add them to a group (the answer an unknown user gets).
+  .post("/users/:id/block", async (c) => {
+    const me = c.get("auth").userId;
+    const db = openDb(c.env.DB);
+    const target = c.req.param("id");
+    if (target === me) throw new ApiError("validation_failed", "You cannot block yourself");
+    if (!(await findUserById(db, target))) throw notFound("User not found");
+    await block(db, me, target);
+    return c.body(null, 204);
+  })
+  .delete("/users/:id/block", async (c) => {
+    await unblock(openDb(c.env.DB), c.get("auth").userId, c.req.param("id"));
+    return c.body(null, 204);
+  })
   .get("/users/:id", async (c) => {
     const user = await findUserById(openDb(c.env.DB), c.req.param("id"));
     if (!user) throw notFound("User not found");

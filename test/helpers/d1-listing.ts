@@ -4,13 +4,14 @@ import { conversations, participants, users } from "../../src/db/schema";
 import type { ShardAccess } from "../../src/db/shards";
 import { toUser } from "../../src/db/users";
 import { encodeCursor } from "../../src/durable/inbox/cursor";
-import type { User } from "../../src/protocol/models";
+import type { ReactionCount, User } from "../../src/protocol/models";
 import type { InboxPage } from "../../src/protocol/responses";
-import { conversationView, messageView } from "../../src/views";
+import { type QuoteFields, conversationView, messageView } from "../../src/views";
 
 /**
  * The inbox listing as the Worker read it from D1 before it moved into the user's object (the code
- * of src/db/conversations.ts then, unchanged but for the cursor's encoder, now the inbox's): the
+ * of src/db/conversations.ts then, unchanged but for the cursor's encoder, now the inbox's, and the
+ * fields replies, reactions and mute added since: the latest message's quote and counts, `muted`): the
  * directory's participants and conversations, each history shard's latest messages and read
  * positions. Production no longer reads it; it is the reference the inbox object's listing is
  * checked against (test/inbox/differential.test.ts, test/inbox/listing.test.ts).
@@ -25,7 +26,7 @@ const after = (a: { updatedAt: string; id: string }, b: { updatedAt: string; id:
 /** Per conversation of one shard: its latest message and the user's read position there. */
 const LATEST_ON_SHARD = `
 SELECT j.value AS conversation_id, m.id, m.seq, m.sender_id, m.body, m.client_id, m.created_at,
-       m.edited_at, m.deleted_at, r.last_read_seq AS read_seq
+       m.edited_at, m.deleted_at, m.reply_quote, m.reactions, r.last_read_seq AS read_seq
 FROM json_each(?1) AS j
 LEFT JOIN messages AS m ON m.conversation_id = j.value
   AND m.seq = (SELECT max(seq) FROM messages WHERE conversation_id = j.value)
@@ -41,6 +42,8 @@ interface LatestRow {
   created_at: string | null;
   edited_at: string | null;
   deleted_at: string | null;
+  reply_quote: string | null;
+  reactions: string | null;
   read_seq: number | null;
 }
 
@@ -67,6 +70,7 @@ export async function listInbox(
       shard: conversations.shard,
       hiddenAtSeq: participants.hiddenAtSeq,
       lastReadSeq: participants.lastReadSeq,
+      muted: participants.muted,
     })
     .from(participants)
     .innerJoin(conversations, eq(conversations.id, participants.conversationId))
@@ -136,6 +140,7 @@ export async function listInbox(
   return {
     conversations: rows.map((r) => {
       const l = r.latest;
+      const quote = l?.reply_quote ? (JSON.parse(l.reply_quote) as QuoteFields) : null;
       const message =
         l?.id && l.seq !== null && l.sender_id !== null
           ? messageView(
@@ -149,11 +154,14 @@ export async function listInbox(
                 createdAt: l.created_at ?? r.createdAt,
                 editedAt: l.edited_at,
                 deletedAt: l.deleted_at,
+                replyTo: quote,
+                reactions: l.reactions ? (JSON.parse(l.reactions) as ReactionCount[]) : null,
               },
               everyone.get(l.sender_id),
+              quote ? everyone.get(quote.senderId) : undefined,
             )
           : null;
-      return conversationView(r, active.get(r.id) ?? [], message, r.lastReadSeq);
+      return conversationView(r, active.get(r.id) ?? [], message, r.lastReadSeq, r.muted);
     }),
     nextCursor: listed.length > limit && last ? encodeCursor(last.updatedAt, last.id) : null,
   };

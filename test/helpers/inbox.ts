@@ -104,6 +104,7 @@ export function fakeNotice(
     lastMessage: null,
     unreadCount: fields.lastSeq - lastReadSeq,
     lastReadSeq,
+    muted: false,
   };
   return {
     conversationId,

@@ -240,6 +240,25 @@ describe("web push to people who are away", () => {
     expect((await receivedPushes(pushB)).map((p) => p.body)).toEqual(["theirs"]);
   });
 
+  it("never pushes a conversation the user muted, and pushes again once it is unmuted", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const pushB = await subscribe(b);
+    const muted = (await startConversation(a.token, [b.user.id])).conversation;
+    const settings = `/api/conversations/${muted.id}/settings`;
+    expect((await api("PATCH", settings, { token: b.token, body: { muted: true } })).body.muted).toBe(true);
+    await sendMessage(a.token, muted.id, "muted");
+    // A message of another conversation shows the inbox was told and pushed in the meantime.
+    const c = await registerUser();
+    const other = (await startConversation(c.token, [b.user.id])).conversation;
+    await sendMessage(c.token, other.id, "not muted");
+    expect((await pushesFor(pushB, 1)).map((p) => p.body)).toEqual(["not muted"]);
+    await runDurableObjectAlarm(inbox(b));
+    await api("PATCH", settings, { token: b.token, body: { muted: false } });
+    await sendMessage(a.token, muted.id, "unmuted");
+    expect((await pushesFor(pushB, 2)).map((p) => p.body)).toEqual(["not muted", "unmuted"]);
+  });
+
   it("deletes a subscription the push service answers 410 for, and keeps the others", async () => {
     const a = await registerUser();
     const b = await registerUser();
@@ -262,7 +281,7 @@ describe("web push to people who are away", () => {
       conversationId: string,
       sender: TestUser,
       recipient: TestUser,
-      extra: { unreadCount?: number; deleted?: boolean; muted?: boolean } = {},
+      extra: { unreadCount?: number; deleted?: boolean; muted?: boolean; mutedView?: boolean } = {},
     ): AwayNotice {
       seq++;
       const now = new Date().toISOString();
@@ -276,6 +295,10 @@ describe("web push to people who are away", () => {
         createdAt: now,
         editedAt: null,
         deletedAt: extra.deleted ? now : null,
+        replyTo: null,
+        reactions: [],
+        attachments: [],
+        system: false,
       };
       const conversation: Conversation = {
         id: conversationId,
@@ -289,6 +312,7 @@ describe("web push to people who are away", () => {
         lastMessage: message,
         unreadCount: extra.unreadCount ?? 1,
         lastReadSeq: seq - (extra.unreadCount ?? 1),
+        muted: extra.mutedView ?? false,
       };
       return extra.muted ? { conversation, muted: true } : { conversation };
     }
@@ -305,6 +329,10 @@ describe("web push to people who are away", () => {
       expect(await stub.notifyAway(notice(one, a, b))).toBe("too_soon");
       expect(await stub.notifyAway(notice(one, b, b))).toBe("own_message");
       expect(await stub.notifyAway(notice(`c_${crypto.randomUUID()}`, a, b, { muted: true }))).toBe("muted");
+      // The member's own view says so (what rooms send in `conversation.updated`).
+      expect(await stub.notifyAway(notice(`c_${crypto.randomUUID()}`, a, b, { mutedView: true }))).toBe(
+        "muted",
+      );
       expect(await stub.notifyAway(notice(`c_${crypto.randomUUID()}`, a, b, { unreadCount: 0 }))).toBe(
         "read",
       );

@@ -64,4 +64,49 @@ describe("per-user message rate", () => {
     figures.add("inputs", 6);
     sa.close();
   });
+
+  it("counts reactions, renames and removals against the same budget as sends, over REST and socket", async () => {
+    expect(RATE).toBe(4);
+    const a = await registerUser();
+    const b = await registerUser();
+    const c = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id, c.user.id], { title: "G" });
+    const id = conversation.id;
+    const first = await sendMessage(a.token, id, "one");
+    const react = (emoji: string, method = "PUT") =>
+      call(method, `/api/conversations/${id}/messages/${first.id}/reactions/${encodeURIComponent(emoji)}`, {
+        token: a.token,
+      });
+    expect((await react("👍")).status).toBe(204);
+    // Asking for what is so already changes nothing and costs nothing.
+    expect((await react("👍")).status).toBe(204);
+    expect(
+      (await call("PATCH", `/api/conversations/${id}`, { token: a.token, body: { title: "H" } })).status,
+    ).toBe(200);
+    const sa = await openSocket(`/api/conversations/${id}/ws`, { token: a.token });
+    await sa.next(ofType("ready"));
+    sa.send({ type: "react", messageId: first.id, emoji: "🎉", active: true });
+    expect(await sa.next(ofType("reaction"))).toMatchObject({ emoji: "🎉" });
+    sa.send({ type: "react", messageId: first.id, emoji: "😮", active: true });
+    expect(await sa.next(ofType("error"))).toMatchObject({ code: "rate_limited" });
+    expect(expectApiError(await react("+1"), "reaction over the rate", 429)).toBe("rate_limited");
+    const rename = await call("PATCH", `/api/conversations/${id}`, { token: a.token, body: { title: "I" } });
+    expect(expectApiError(rename, "rename over the rate", 429)).toBe("rate_limited");
+    const remove = await call("DELETE", `/api/conversations/${id}/participants/${c.user.id}`, {
+      token: a.token,
+    });
+    expect(expectApiError(remove, "removal over the rate", 429)).toBe("rate_limited");
+    const view = await call("GET", `/api/conversations/${id}`, { token: b.token });
+    expect(view.body).toMatchObject({ title: "H" });
+    expect(view.body.participants).toHaveLength(3);
+    const history = await call("GET", `/api/conversations/${id}/messages`, { token: b.token });
+    expect(history.body.messages[0].reactions).toEqual([
+      { emoji: "👍", count: 1 },
+      { emoji: "🎉", count: 1 },
+    ]);
+    // Leaving is never refused for being busy.
+    expect((await call("DELETE", `/api/conversations/${id}`, { token: a.token })).status).toBe(204);
+    figures.add("inputs", 8);
+    sa.close();
+  });
 });

@@ -31,7 +31,7 @@ afterAll(() => figures.print());
 
 const MAX_FRAME = limitsFrom(env).maxFrameBytes;
 const MAX_BODY = limitsFrom(env).maxMessageChars;
-const KNOWN_TYPES = ["send", "edit", "delete", "typing", "read"];
+const KNOWN_TYPES = ["send", "edit", "delete", "typing", "read", "react"];
 const encoder = new TextEncoder();
 
 const frameString = fc.oneof(
@@ -68,6 +68,21 @@ const frameObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     { type: fc.constant("read"), seq: fc.oneof(hostileNumber, fc.nat(), hostileValue) },
     { requiredKeys: ["type"] },
   ),
+  fc.record(
+    {
+      type: fc.constant("react"),
+      messageId: fieldValue,
+      emoji: fc.oneof(fieldValue, fc.constantFrom("👍", "❤️", "👍🏽", "🇫🇷", "+1", "👍👍", "A")),
+      active: fc.oneof(fc.boolean(), hostileValue),
+    },
+    { requiredKeys: ["type"] },
+  ),
+  fc.record({
+    type: fc.constant("send"),
+    body: fc.constant("a reply"),
+    clientId: fc.string({ minLength: 1, maxLength: 8 }),
+    replyTo: fieldValue,
+  }),
   fc.tuple(fc.constantFrom(...KNOWN_TYPES), hostileKey, hostileValue).map(([type, k, v]) => ({
     type,
     body: "hi",
@@ -195,6 +210,9 @@ describe("conversation socket frames under fuzz", () => {
       const f = parsed.data;
       switch (f.type) {
         case "send": {
+          // No message of this room is ever quoted: every reply is to an unknown message.
+          if (f.replyTo !== undefined)
+            return { kind: "error", codes: ["validation_failed"], clientId: f.clientId };
           if (usedClientIds.has(f.clientId)) return { kind: "ack", clientId: f.clientId, body: null };
           const body = f.body.trim();
           if (body.length === 0 || [...body].length > MAX_BODY)
@@ -215,6 +233,8 @@ describe("conversation socket frames under fuzz", () => {
           return { kind: "none" };
         case "read":
           return { kind: "none" };
+        case "react":
+          return { kind: "error", codes: ["not_found"] };
       }
     };
 

@@ -17,6 +17,10 @@ const message = (seq: number, senderId: string, clientId: string | null, body = 
   createdAt: "2026-01-01T00:00:00.000Z",
   editedAt: null,
   deletedAt: null,
+  replyTo: null,
+  reactions: [],
+  attachments: [],
+  system: false,
 });
 
 const sending = (clientId: string, body = "hello"): PendingMessage => ({

@@ -67,7 +67,14 @@ describe("room schema", () => {
       // The columns added since work on the old rows.
       store.markHidden("u_a", 1);
       expect(store.dirtyMembers()).toEqual([
-        { userId: "u_a", joinedAt: "2026-01-01T00:00:00.000Z", leftAt: null, hiddenAtSeq: 1, lastReadSeq: 1 },
+        {
+          userId: "u_a",
+          joinedAt: "2026-01-01T00:00:00.000Z",
+          leftAt: null,
+          hiddenAtSeq: 1,
+          lastReadSeq: 1,
+          muted: false,
+        },
       ]);
     });
   });

@@ -112,7 +112,7 @@ export class AwayPush {
     if (message.sender.id === me) decision = "own_message";
     else if (message.deletedAt !== null) decision = "deleted";
     else if (conversation.unreadCount === 0) decision = "read";
-    else if (notice.muted) decision = "muted";
+    else if (notice.muted || conversation.muted) decision = "muted";
     else if (lastPushAt !== null && now - lastPushAt < limits.pushIntervalSeconds * 1000)
       decision = "too_soon";
     const queued = decision === "queued";

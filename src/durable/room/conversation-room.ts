@@ -12,19 +12,9 @@ import { fanOutGroup, sendError, sendWelcome } from "./fan-out";
 import type { CommittedGroup } from "./group-commit";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
+import type { Opened, SendInput, SendResult } from "./rpc-types";
+import { parseSince } from "./since";
 import type { MemberRow, StoredMessage } from "./storage";
-
-export interface SendResult {
-  message: Message;
-  /** False when the clientId had been used: the original message is returned, nothing is stored. */
-  created: boolean;
-}
-
-export interface Opened {
-  conversation: Conversation;
-  message: Message | null;
-  created: boolean;
-}
 
 /**
  * One conversation, named by its id (`ctx.id.name`): the single writer of its messages and its
@@ -43,6 +33,8 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly membership: RoomParts["membership"];
   private readonly commits: RoomParts["commits"];
   private readonly historyReader: RoomParts["historyReader"];
+  private readonly reactions: RoomParts["reactions"];
+  private readonly changes: RoomParts["changes"];
   private readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -59,6 +51,8 @@ export class ConversationRoom extends DurableObject<Env> {
       membership: this.membership,
       commits: this.commits,
       historyReader: this.historyReader,
+      reactions: this.reactions,
+      changes: this.changes,
     } = roomParts(ctx, env, this.flushPending));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -74,7 +68,7 @@ export class ConversationRoom extends DurableObject<Env> {
   async open(
     userId: string,
     snapshot: NewConversation | null,
-    first: { body: string; clientId?: string | undefined } | null,
+    first: SendInput | null,
   ): Promise<RpcResult<Opened>> {
     return this.guard(async () => {
       const created = snapshot !== null && this.membership.create(snapshot);
@@ -98,15 +92,20 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, (member) => this.state.viewFor(member));
   }
 
-  /** A REST send: answered once D1 and the sender's inbox have it (a replayed clientId waits for nothing). */
-  async send(
-    userId: string,
-    input: { body: string; clientId?: string | undefined },
-  ): Promise<RpcResult<SendResult>> {
+  /**
+   * A REST send: answered once D1 and the sender's inbox have it (a replayed clientId waits for
+   * nothing), with `myReactions` like every REST message.
+   */
+  async send(userId: string, input: SendInput): Promise<RpcResult<SendResult>> {
     return this.asMember(userId, async (member) => {
+      // A reply to a message older than the room's tail quotes it from the shard.
+      if (input.replyTo !== undefined) await this.historyReader.ensureLocal(input.replyTo);
       const result = this.sendAs(member, input);
       if (result.created) await this.restWritten(member.id, true);
-      return result;
+      return {
+        ...result,
+        message: this.reactions.withMine(member.id, [result.message])[0] ?? result.message,
+      };
     });
   }
 
@@ -115,8 +114,43 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.historyReader.ensureLocal(messageId);
       const updated = this.commits.edit(member.id, messageId, body);
       const view = this.publishChange(updated, "message.updated");
-      await this.restWritten(member.id, updated.seq === this.state.lastSeq);
-      return view;
+      await this.restWritten(member.id, this.state.inboxShowsMessage(updated.id));
+      return this.reactions.withMine(member.id, [view])[0] ?? view;
+    });
+  }
+
+  /** Adds or takes back a reaction (idempotent); every socket of the room hears a change. */
+  async react(userId: string, messageId: string, emoji: string, active: boolean): Promise<RpcResult<void>> {
+    return this.asMember(userId, async (member) => {
+      await this.historyReader.ensureLocal(messageId);
+      if (this.reactions.apply(member.id, messageId, emoji, active)) {
+        await this.restWritten(member.id, this.state.inboxShowsMessage(messageId));
+      }
+    });
+  }
+
+  /** Groups only: a new title from any participant; the members' sockets and inboxes hear it. */
+  async rename(userId: string, title: string | null): Promise<RpcResult<Conversation>> {
+    return this.asMember(userId, async (member) => {
+      if (this.changes.rename(member, title)) await this.restWritten(member.id, true);
+      return this.state.viewFor(member);
+    });
+  }
+
+  /** Groups only: the creator removes `targetId`, or a member removes themselves (leaves). */
+  async removeMember(userId: string, targetId: string): Promise<RpcResult<void>> {
+    return this.asMember(userId, async (member) => {
+      const gone = this.changes.remove(member, targetId);
+      const mine = gone.id === member.id ? this.outbox.flushForRest() : this.restWritten(member.id, true);
+      await Promise.all([mine, this.notifier.announceRemoved(gone.id)]);
+    });
+  }
+
+  /** The caller's own mute of this conversation (no push notifications; unread still counts). */
+  async setMuted(userId: string, muted: boolean): Promise<RpcResult<Conversation>> {
+    return this.asMember(userId, async (member) => {
+      if (this.changes.mute(member, muted)) await this.restWritten(member.id, true);
+      return this.state.viewFor(member);
     });
   }
 
@@ -125,13 +159,16 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.historyReader.ensureLocal(messageId);
       const { message, changed } = this.commits.remove(member.id, messageId);
       const view = changed ? this.publishChange(message, "message.deleted") : this.messageView(message);
-      await this.restWritten(member.id, changed && message.seq === this.state.lastSeq);
+      await this.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id));
       return view;
     });
   }
 
   async history(userId: string, query: HistoryQuery): Promise<RpcResult<HistoryPage>> {
-    return this.asMember(userId, () => this.historyReader.page(query));
+    return this.asMember(userId, async (member) => {
+      const page = await this.historyReader.page(query);
+      return { ...page, messages: this.reactions.withMine(member.id, page.messages) };
+    });
   }
 
   async markRead(userId: string, seq: number): Promise<RpcResult<void>> {
@@ -161,14 +198,8 @@ export class ConversationRoom extends DurableObject<Env> {
    */
   async removeFromInbox(userId: string): Promise<RpcResult<void>> {
     return this.asMember(userId, async (member) => {
-      if (this.state.requireMeta().kind === "group") {
-        this.membership.leave(member);
-        this.sockets.closeUser(member.id, CloseCode.notParticipant, "left the conversation");
-        this.presence.left(member.id);
-        this.notifier.queue("all");
-      } else {
-        this.membership.hide(member);
-      }
+      if (this.state.requireMeta().kind === "group") this.changes.remove(member, member.id);
+      else this.membership.hide(member);
       await Promise.all([this.outbox.flushForRest(), this.notifier.announceRemoved(member.id)]);
     });
   }
@@ -241,9 +272,15 @@ export class ConversationRoom extends DurableObject<Env> {
       return;
     }
     try {
-      // A message older than the room's tail is fetched from the shard before it is changed.
-      if (frame.type === "edit" || frame.type === "delete")
-        await this.historyReader.ensureLocal(frame.messageId);
+      // A message older than the room's tail is fetched from the shard before it is changed (or
+      // quoted, or reacted to).
+      const older =
+        frame.type === "edit" || frame.type === "delete" || frame.type === "react"
+          ? frame.messageId
+          : frame.type === "send"
+            ? frame.replyTo
+            : undefined;
+      if (older !== undefined) await this.historyReader.ensureLocal(older);
       this.handleFrame(ws, member, frame);
     } catch (err) {
       if (err instanceof ApiError) {
@@ -281,7 +318,7 @@ export class ConversationRoom extends DurableObject<Env> {
     switch (frame.type) {
       case "send":
         // Sends leave the group open: frames arriving together are committed together.
-        this.commits.accept(member.id, frame.body, frame.clientId, ws);
+        this.commits.accept(member.id, frame.body, frame.clientId, ws, frame.replyTo);
         return;
       case "typing":
         if (!this.typing.allow(member.id, frame.active)) return;
@@ -305,12 +342,15 @@ export class ConversationRoom extends DurableObject<Env> {
       case "read":
         if (!this.applyRead(member, frame.seq, ws)) return;
         break;
+      case "react":
+        if (!this.reactions.apply(member.id, frame.messageId, frame.emoji, frame.active)) return;
+        break;
     }
     this.outbox.queue();
   }
 
-  private sendAs(member: MemberRow, input: { body: string; clientId?: string | undefined }): SendResult {
-    const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null);
+  private sendAs(member: MemberRow, input: SendInput): SendResult {
+    const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null, input.replyTo);
     this.publish(group);
     return { message: this.messageView(own.message), created: own.created };
   }
@@ -340,7 +380,8 @@ export class ConversationRoom extends DurableObject<Env> {
   private publishChange(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
     const message = this.messageView(updated);
     this.sockets.broadcast(JSON.stringify({ type, message } satisfies RoomEvent));
-    if (updated.seq === this.state.lastSeq) this.notifier.queue("all");
+    // The inboxes show the last message, and its quote when it replies to this one.
+    if (this.state.inboxShowsMessage(updated.id)) this.notifier.queue("all");
     return message;
   }
 
@@ -377,16 +418,4 @@ export class ConversationRoom extends DurableObject<Env> {
       throw err;
     }
   }
-}
-
-/** The `since` of an upgrade: null when absent, else a non-negative integer (422 before any upgrade). */
-function parseSince(value: string | null): number | null {
-  if (value === null || value === "") return null;
-  const since = Number(value);
-  if (!Number.isSafeInteger(since) || since < 0) {
-    throw new ApiError("validation_failed", "since must be a non-negative integer", {
-      details: [{ path: "since", message: "must be a non-negative integer" }],
-    });
-  }
-  return since;
 }

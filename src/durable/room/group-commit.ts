@@ -1,5 +1,6 @@
 import { ApiError, notFound } from "../../errors";
 import { newId, nowIso } from "../../ids";
+import { type QuoteFields, quoteBody } from "../../views";
 import type { RoomState } from "./state";
 import { type MemberRow, type RoomStorage, type StoredMessage, clientKey } from "./storage";
 import type { RateWindow } from "./throttles";
@@ -25,6 +26,7 @@ interface PendingSend {
   body: string;
   clientId: string | null;
   from: WebSocket | null;
+  replyTo: QuoteFields | null;
 }
 
 const NOTHING: CommittedGroup = { sends: [], stored: 0 };
@@ -60,10 +62,18 @@ export class GroupCommit {
    * Validates and rate-limits one message and queues it for the group commit, which numbers,
    * deduplicates and stores it. Nothing is acknowledged before the commit.
    */
-  accept(senderId: string, rawBody: string, clientId: string | null, from: WebSocket | null): void {
+  accept(
+    senderId: string,
+    rawBody: string,
+    clientId: string | null,
+    from: WebSocket | null,
+    replyToId?: string,
+  ): void {
     const body = this.checkBody(rawBody);
+    // Only a reply reads anything here: a plain send costs what it always did.
+    const replyTo = replyToId === undefined ? null : this.quoteOf(replyToId);
     this.rate.take(senderId);
-    this.pending.push({ senderId, body, clientId, from });
+    this.pending.push({ senderId, body, clientId, from, replyTo });
     if (!this.scheduled) {
       this.scheduled = true;
       // Frames that arrive before this timer fires join the same transaction: one durable write
@@ -77,8 +87,9 @@ export class GroupCommit {
     senderId: string,
     body: string,
     clientId: string | null,
+    replyToId?: string,
   ): { group: CommittedGroup; own: CommittedSend } {
-    this.accept(senderId, body, clientId, null);
+    this.accept(senderId, body, clientId, null, replyToId);
     // The open group may be over the byte cap: it is committed in as many groups as it takes.
     const sends: CommittedSend[] = [];
     let stored = 0;
@@ -124,6 +135,7 @@ export class GroupCommit {
         createdAt,
         editedAt: null,
         deletedAt: null,
+        replyTo: p.replyTo,
       };
       fresh.push(message);
       sends.push({ message, created: true, clientId: p.clientId, from: p.from });
@@ -143,7 +155,8 @@ export class GroupCommit {
     let n = 0;
     for (const p of this.pending) {
       // An upper bound without encoding: at most 3 UTF-8 bytes per UTF-16 unit, plus the row's other fields.
-      const size = p.body.length * 3 + ROW_OVERHEAD_BYTES;
+      const quote = p.replyTo ? p.replyTo.body.length * 3 + ROW_OVERHEAD_BYTES : 0;
+      const size = p.body.length * 3 + ROW_OVERHEAD_BYTES + quote;
       if (n > 0 && bytes + size > this.maxGroupBytes) break;
       bytes += size;
       n++;
@@ -180,14 +193,20 @@ export class GroupCommit {
     }
   }
 
-  /** Edits one's own message; returns the stored result. */
+  /**
+   * Edits one's own message; returns the stored result. The quotes of its replies are rewritten in
+   * the same transaction, so history never shows a reply quoting text that is no longer there.
+   */
   edit(userId: string, messageId: string, rawBody: string): StoredMessage {
     const body = this.checkBody(rawBody);
     const message = this.ownMessage(userId, messageId);
     if (message.deletedAt) throw new ApiError("validation_failed", "A deleted message cannot be edited");
     this.rate.take(userId); // edits fan out and reach D1 like sends: same budget
     const updated: StoredMessage = { ...message, body, editedAt: nowIso() };
-    this.store.updateMessage(updated);
+    this.store.transaction(() => {
+      this.store.updateMessage(updated);
+      this.store.extras.updateQuotes(updated.id, quoteBody(body), null);
+    });
     return updated;
   }
 
@@ -197,7 +216,10 @@ export class GroupCommit {
     if (message.deletedAt) return { message, changed: false };
     this.rate.take(userId);
     const updated: StoredMessage = { ...message, body: "", deletedAt: nowIso() };
-    this.store.updateMessage(updated);
+    this.store.transaction(() => {
+      this.store.updateMessage(updated);
+      this.store.extras.updateQuotes(updated.id, "", updated.deletedAt);
+    });
     return { message: updated, changed: true };
   }
 
@@ -221,6 +243,20 @@ export class GroupCommit {
       });
     }
     return body;
+  }
+
+  /** The quote of the message a send answers: one of this conversation's, not deleted (else 422). */
+  private quoteOf(messageId: string): QuoteFields {
+    const original = this.store.messageById(messageId);
+    if (!original || original.deletedAt) {
+      throw new ApiError(
+        "validation_failed",
+        original ? "A deleted message cannot be replied to" : "replyTo is not a message of this conversation",
+        { details: [{ path: "replyTo", message: original ? "the message was deleted" : "unknown message" }] },
+      );
+    }
+    const { id, seq, senderId, body } = original;
+    return { id, seq, senderId, body: quoteBody(body), deletedAt: null };
   }
 
   private ownMessage(userId: string, messageId: string): StoredMessage {

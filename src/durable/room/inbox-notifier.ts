@@ -209,7 +209,7 @@ export class InboxNotifier {
         version,
         state: hidden ? "hidden" : "visible",
         event,
-        conversation: `${head},"unreadCount":${unreadCount},"lastReadSeq":${lastReadSeq}}`,
+        conversation: `${head},"unreadCount":${unreadCount},"lastReadSeq":${lastReadSeq},"muted":${member.muted}}`,
         updatedAt: shared.updatedAt,
         lastSeq,
         lastReadSeq,
@@ -217,7 +217,7 @@ export class InboxNotifier {
         kind: shared.kind,
         title: shared.title,
         participantCount: shared.participantCount,
-        muted: false,
+        muted: member.muted,
       });
     }
     return out;

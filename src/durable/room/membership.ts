@@ -1,7 +1,7 @@
 import { openDb } from "../../db/client";
 import { loadDirectorySnapshot } from "../../db/conversations";
 import { LEGACY_SHARD, placeConversation } from "../../db/shards";
-import { ApiError } from "../../errors";
+import { ApiError, notFound } from "../../errors";
 import { directKeyOf, nowIso } from "../../ids";
 import type { User } from "../../protocol/models";
 import { CONVERSATION_DIRTY } from "./outbox";
@@ -110,6 +110,43 @@ export class Membership {
     return fresh;
   }
 
+  /** Groups only: a new title (null: none), from any participant. False if it was the title already. */
+  rename(title: string | null): boolean {
+    const meta = this.requireGroup("Only a group can be renamed");
+    if (meta.title === title) return false;
+    this.store.transaction(() => {
+      this.store.writeMeta({ ...meta, title });
+      this.store.writeFlag(CONVERSATION_DIRTY, "1");
+    });
+    this.state.reload();
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Groups only: `by` takes `userId` out of the group. The creator may remove anyone; anyone may
+   * remove themselves (leaving); anything else is 403. Returns the member who left.
+   */
+  remove(by: MemberRow, userId: string): MemberRow {
+    const meta = this.requireGroup("Participants can only be removed from group conversations");
+    if (userId !== by.id && meta.createdBy !== by.id) {
+      throw new ApiError("forbidden", "Only the group's creator can remove other participants");
+    }
+    const target = this.state.members.get(userId);
+    if (!target?.active) throw notFound("Participant not found");
+    this.leave(target);
+    return target;
+  }
+
+  /** A member's own mute setting; false if it was so already. */
+  setMuted(member: MemberRow, muted: boolean): boolean {
+    if (member.muted === muted) return false;
+    this.store.setMuted(member.id, muted);
+    member.muted = muted;
+    this.changed();
+    return true;
+  }
+
   /** A member leaves a group: they stay the author of their messages. */
   leave(member: MemberRow): void {
     this.store.markLeft(member.id, nowIso());
@@ -122,6 +159,12 @@ export class Membership {
     this.store.markHidden(member.id, this.state.lastSeq);
     this.state.reload();
     this.changed();
+  }
+
+  private requireGroup(message: string) {
+    const meta = this.state.requireMeta();
+    if (meta.kind !== "group") throw new ApiError("validation_failed", message);
+    return meta;
   }
 
   /** A member changed their profile: later events and history carry the new one. */

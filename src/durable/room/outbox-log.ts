@@ -1,4 +1,5 @@
 import type { HistoryBatch, HistoryBatchBuilder } from "../../db/mirror";
+import type { DirtyReaction } from "./extra-rows";
 import { MESSAGE_COLUMNS, type RoomStorage, num, toMessage } from "./storage";
 
 /** A history batch taken from the log, with what to mark once the shard has it. */
@@ -9,6 +10,8 @@ export interface PendingHistory {
   /** Changed rows the batch carries, at the revision it read. */
   changed: [seq: number, rev: number][];
   reads: { userId: string; lastReadSeq: number }[];
+  /** Reaction rows the batch carries, at the revision it read. */
+  reactions: DirtyReaction[];
 }
 
 const SYNCED = "outbox_seq";
@@ -47,14 +50,15 @@ export class OutboxLog {
     const sql = this.store.sql;
     return (
       sql.exec("SELECT 1 FROM outbox_changed LIMIT 1").toArray().length > 0 ||
-      sql.exec("SELECT 1 FROM members WHERE read_dirty = 1 LIMIT 1").toArray().length > 0
+      sql.exec("SELECT 1 FROM members WHERE read_dirty = 1 LIMIT 1").toArray().length > 0 ||
+      this.store.extras.hasDirtyReactions()
     );
   }
 
   /**
-   * The next batch, filled in this order until the builder's caps: read positions (small, and
-   * nobody should wait for them behind a backlog), messages changed after they were copied, then
-   * new messages in seq order (the mark only moves over a gapless run).
+   * The next batch, filled in this order until the builder's caps: read positions and reactions
+   * (small, and nobody should wait for them behind a backlog), messages changed after they were
+   * copied, then new messages in seq order (the mark only moves over a gapless run).
    */
   next(builder: HistoryBatchBuilder, maxRows: number): PendingHistory | null {
     const sql = this.store.sql;
@@ -63,6 +67,11 @@ export class OutboxLog {
     for (const r of this.store.dirtyReads()) {
       if (!builder.addRead(r)) break;
       reads.push(r);
+    }
+    const reactions: DirtyReaction[] = [];
+    for (const r of this.store.extras.dirtyReactions(maxRows)) {
+      if (!builder.addReaction(r)) break;
+      reactions.push(r);
     }
     const changed: PendingHistory["changed"] = [];
     const changedRows = sql
@@ -105,8 +114,8 @@ export class OutboxLog {
       }
     }
     const batch = builder.build();
-    if (!batch) return changed.length > 0 ? { batch: EMPTY, mark, changed, reads } : null;
-    return { batch, mark: next, changed, reads };
+    if (!batch) return changed.length > 0 ? { batch: EMPTY, mark, changed, reads, reactions } : null;
+    return { batch, mark: next, changed, reads, reactions };
   }
 
   /**
@@ -126,6 +135,7 @@ export class OutboxLog {
         );
       }
       for (const r of pending.reads) this.store.markReadSynced(r.userId, r.lastReadSeq);
+      this.store.extras.reactionsSynced(pending.reactions);
       if (tail <= 0) return;
       const below = Math.min(this.syncedSeq() + 1, lastSeq - tail + 1);
       if (below <= this.trimmedBelow()) return;
@@ -151,4 +161,12 @@ export class OutboxLog {
   }
 }
 
-const EMPTY: HistoryBatch = { messagesJson: null, readsJson: null, messageCount: 0, readCount: 0, bytes: 0 };
+const EMPTY: HistoryBatch = {
+  messagesJson: null,
+  readsJson: null,
+  reactionsJson: null,
+  messageCount: 0,
+  readCount: 0,
+  reactionCount: 0,
+  bytes: 0,
+};

@@ -7,10 +7,12 @@ import { AlarmSchedule } from "./alarm";
 import { GroupCommit } from "./group-commit";
 import { RoomHistory, shardHistory } from "./history";
 import { InboxNotifier, userInboxes } from "./inbox-notifier";
+import { MemberChanges } from "./member-changes";
 import { Membership } from "./membership";
 import { Outbox } from "./outbox";
 import { OutboxLog } from "./outbox-log";
 import { Presence } from "./presence";
+import { Reactions } from "./reactions";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
 import { RateWindow, TypingThrottle } from "./throttles";
@@ -67,6 +69,9 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     limits.openHistoryShards,
   );
   membership.recordLegacyShard();
+  // One write budget per user: sends, edits, deletes, reactions and group changes all count.
+  const rate = new RateWindow(limits.messageRatePer10s);
+  const presence = new Presence(sockets, state);
   return {
     limits,
     state,
@@ -76,17 +81,19 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     outbox,
     membership,
     historyReader: new RoomHistory(store, log, state, shardHistory(env, state)),
-    presence: new Presence(sockets, state),
+    presence,
     typing: new TypingThrottle(limits.typingThrottleMs),
     commits: new GroupCommit(
       store,
       state,
-      new RateWindow(limits.messageRatePer10s),
+      rate,
       limits.maxMessageChars,
       notifier,
       onGroupDue,
       limits.storageBatchMaxBytes,
     ),
+    reactions: new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage),
+    changes: new MemberChanges(membership, state, sockets, presence, notifier, rate),
   };
 }
 

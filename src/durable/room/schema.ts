@@ -58,6 +58,28 @@ const MIGRATIONS: readonly string[] = [
      SELECT 'outbox_seq', CAST(COALESCE((SELECT MIN(seq) - 1 FROM messages WHERE dirty = 1),
                                         (SELECT MAX(seq) FROM messages), 0) AS TEXT);
    DROP INDEX IF EXISTS messages_dirty;`,
+  // 4. Replies, reactions and mute. A reply stores the quote of the message it answers (reply_quote,
+  //    JSON), rewritten when the original is edited or deleted (found by reply_to_id). Who reacted
+  //    with what is one row each (a removal stays, inactive, until D1 has it); the counts every
+  //    message view needs are kept on the message (reaction_counts, JSON), so reading history
+  //    costs no extra query.
+  `ALTER TABLE messages ADD COLUMN reply_to_id TEXT;
+   ALTER TABLE messages ADD COLUMN reply_quote TEXT;
+   ALTER TABLE messages ADD COLUMN reaction_counts TEXT;
+   CREATE INDEX IF NOT EXISTS messages_reply_to ON messages (reply_to_id) WHERE reply_to_id IS NOT NULL;
+   CREATE TABLE IF NOT EXISTS reactions (
+     seq INTEGER NOT NULL,
+     emoji TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     active INTEGER NOT NULL,
+     rev INTEGER NOT NULL DEFAULT 1,
+     dirty INTEGER NOT NULL DEFAULT 1,
+     PRIMARY KEY (seq, emoji, user_id)
+   );
+   CREATE INDEX IF NOT EXISTS reactions_user ON reactions (user_id, seq) WHERE active = 1;
+   CREATE INDEX IF NOT EXISTS reactions_dirty ON reactions (dirty) WHERE dirty = 1;
+   ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The version a room reaches once migrated. */

@@ -94,7 +94,8 @@ export class RoomState {
   }
 
   messageView(m: StoredMessage): Message {
-    return messageView(this.id, m, this.members.get(m.senderId));
+    const quoted = m.replyTo ? this.members.get(m.replyTo.senderId) : undefined;
+    return messageView(this.id, m, this.members.get(m.senderId), quoted);
   }
 
   /**
@@ -102,7 +103,7 @@ export class RoomState {
    * INBOX_PARTICIPANTS participants (`forInbox`) and the count, so one message does not ship the
    * whole member list to every inbox, and an inbox page stays small whatever the groups' sizes.
    */
-  sharedView(forInbox: boolean): Omit<Conversation, "unreadCount" | "lastReadSeq"> {
+  sharedView(forInbox: boolean): Omit<Conversation, "unreadCount" | "lastReadSeq" | "muted"> {
     const meta = this.requireMeta();
     const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
     let participants: User[] = [...this.members.values()]
@@ -132,8 +133,20 @@ export class RoomState {
     return shared.participants.some((p) => p.id === userId) || shared.lastMessage?.sender.id === userId;
   }
 
-  /** The conversation as one member sees it (their unread count and read position). */
+  /** Whether inbox notices show this message: it is the last one, or the last one quotes it. */
+  inboxShowsMessage(messageId: string): boolean {
+    const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
+    return last !== null && (last.id === messageId || last.replyTo?.id === messageId);
+  }
+
+  /** The conversation as one member sees it (their unread count, read position and mute). */
   viewFor(member: MemberRow, shared = this.sharedView(false)): Conversation {
-    return conversationView(shared, shared.participants, shared.lastMessage, member.lastReadSeq);
+    return conversationView(
+      shared,
+      shared.participants,
+      shared.lastMessage,
+      member.lastReadSeq,
+      member.muted,
+    );
   }
 }

@@ -1,8 +1,9 @@
 import type { DirectoryMember } from "../../db/conversations";
 import type { MirroredParticipant } from "../../db/mirror";
 import { type Metrics, NO_METRICS, meteredSql } from "../../observability/metrics";
-import type { User } from "../../protocol/models";
-import type { MessageFields } from "../../views";
+import type { ReactionCount, User } from "../../protocol/models";
+import type { MessageFields, QuoteFields } from "../../views";
+import { ExtraRows } from "./extra-rows";
 import { migrate } from "./schema";
 
 /**
@@ -27,6 +28,8 @@ export interface RoomMeta {
 
 export interface MemberRow extends User {
   active: boolean;
+  /** No push notifications for this member (unread still counts). */
+  muted: boolean;
   lastReadSeq: number;
   joinedAt: string;
   /** Direct conversations: hidden from this member's inbox until a message after this seq. */
@@ -45,7 +48,15 @@ export const num = (v: SqlStorageValue | undefined): number => (typeof v === "nu
 /** How a (sender, clientId) pair is keyed in maps: the pair is what must be unique. */
 export const clientKey = (senderId: string, clientId: string): string => `${senderId}\n${clientId}`;
 
-export const MESSAGE_COLUMNS = "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at";
+export const MESSAGE_COLUMNS =
+  "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at, reply_quote, reaction_counts";
+
+/** The columns a message is written with: the read ones, plus the replied message's id. */
+const INSERT_COLUMNS = `${MESSAGE_COLUMNS}, reply_to_id`;
+
+/** A JSON column: parsed only when set (most messages are no reply and have no reactions). */
+const json = <T>(v: SqlStorageValue | undefined): T | null =>
+  typeof v === "string" ? (JSON.parse(v) as T) : null;
 
 export function toMessage(r: Row): StoredMessage {
   return {
@@ -57,7 +68,29 @@ export function toMessage(r: Row): StoredMessage {
     createdAt: str(r.created_at),
     editedAt: strOrNull(r.edited_at),
     deletedAt: strOrNull(r.deleted_at),
+    replyTo: json<QuoteFields>(r.reply_quote),
+    reactions: json<ReactionCount[]>(r.reaction_counts),
   };
+}
+
+/** A message's values in INSERT_COLUMNS order. */
+function insertValues(m: StoredMessage): SqlStorageValue[] {
+  const { seq, id, senderId, body, clientId, createdAt, editedAt, deletedAt, replyTo, reactions } = m;
+  const counts = reactions && reactions.length > 0 ? JSON.stringify(reactions) : null;
+  const quote = replyTo ? JSON.stringify(replyTo) : null;
+  return [
+    seq,
+    id,
+    senderId,
+    body,
+    clientId,
+    createdAt,
+    editedAt,
+    deletedAt,
+    quote,
+    counts,
+    replyTo?.id ?? null,
+  ];
 }
 
 function toMember(r: Row): MemberRow {
@@ -67,6 +100,7 @@ function toMember(r: Row): MemberRow {
     lastName: str(r.last_name),
     avatarUrl: strOrNull(r.avatar_url),
     active: num(r.active) === 1,
+    muted: num(r.muted) === 1,
     lastReadSeq: num(r.last_read_seq),
     joinedAt: str(r.joined_at),
     hiddenAtSeq: r.hidden_at_seq === null || r.hidden_at_seq === undefined ? null : num(r.hidden_at_seq),
@@ -76,6 +110,8 @@ function toMember(r: Row): MemberRow {
 export class RoomStorage {
   /** The object's SQL, counting the rows each write transaction writes (METRICS, `storage_write`). */
   readonly sql: Pick<SqlStorage, "exec">;
+  /** Replies' quotes, reaction counts and who reacted with what (extra-rows.ts). */
+  readonly extras: ExtraRows;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -83,6 +119,7 @@ export class RoomStorage {
   ) {
     this.sql = meteredSql(storage.sql, metrics, "room");
     migrate(storage);
+    this.extras = new ExtraRows(this.sql);
   }
 
   /** Runs `fn` as one SQLite transaction: all of it is durable together, or none of it. */
@@ -135,8 +172,8 @@ export class RoomStorage {
   insertDirectoryMember(m: DirectoryMember): void {
     this.sql.exec(
       `INSERT OR REPLACE INTO members (user_id, first_name, last_name, avatar_url, active, last_read_seq,
-         joined_at, left_at, hidden_at_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         joined_at, left_at, hidden_at_seq, muted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       m.id,
       m.firstName,
       m.lastName,
@@ -146,6 +183,7 @@ export class RoomStorage {
       m.joinedAt,
       m.leftAt,
       m.hiddenAtSeq,
+      m.muted ? 1 : 0,
     );
   }
 
@@ -173,6 +211,10 @@ export class RoomStorage {
     this.sql.exec("UPDATE members SET hidden_at_seq = ?, member_dirty = 1 WHERE user_id = ?", seq, userId);
   }
 
+  setMuted(userId: string, muted: boolean): void {
+    this.sql.exec("UPDATE members SET muted = ?, member_dirty = 1 WHERE user_id = ?", muted ? 1 : 0, userId);
+  }
+
   setLastRead(userId: string, seq: number): void {
     this.sql.exec("UPDATE members SET last_read_seq = ?, read_dirty = 1 WHERE user_id = ?", seq, userId);
   }
@@ -184,15 +226,8 @@ export class RoomStorage {
 
   insertMessage(m: StoredMessage): void {
     this.sql.exec(
-      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.seq,
-      m.id,
-      m.senderId,
-      m.body,
-      m.clientId,
-      m.createdAt,
-      m.editedAt,
-      m.deletedAt,
+      `INSERT INTO messages (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...insertValues(m),
     );
   }
 
@@ -203,9 +238,10 @@ export class RoomStorage {
       return;
     }
     this.sql.exec(
-      `INSERT INTO messages (${MESSAGE_COLUMNS})
+      `INSERT INTO messages (${INSERT_COLUMNS})
        SELECT value ->> 'seq', value ->> 'id', value ->> 'senderId', value ->> 'body', value ->> 'clientId',
-              value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt'
+              value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt', value ->> 'replyTo',
+              value ->> 'reactions', value ->> '$.replyTo.id'
        FROM json_each(?)`,
       JSON.stringify(messages),
     );
@@ -257,15 +293,8 @@ export class RoomStorage {
    */
   restoreMessage(m: StoredMessage): void {
     this.sql.exec(
-      `INSERT OR IGNORE INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      m.seq,
-      m.id,
-      m.senderId,
-      m.body,
-      m.clientId,
-      m.createdAt,
-      m.editedAt,
-      m.deletedAt,
+      `INSERT OR IGNORE INTO messages (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...insertValues(m),
     );
   }
 
@@ -328,7 +357,7 @@ export class RoomStorage {
   dirtyMembers(): MirroredParticipant[] {
     return this.sql
       .exec(
-        "SELECT user_id, joined_at, left_at, hidden_at_seq, last_read_seq FROM members WHERE member_dirty = 1",
+        "SELECT user_id, joined_at, left_at, hidden_at_seq, last_read_seq, muted FROM members WHERE member_dirty = 1",
       )
       .toArray()
       .map((r) => ({
@@ -337,6 +366,7 @@ export class RoomStorage {
         leftAt: strOrNull(r.left_at),
         hiddenAtSeq: r.hidden_at_seq === null ? null : num(r.hidden_at_seq),
         lastReadSeq: num(r.last_read_seq),
+        muted: num(r.muted) === 1,
       }));
   }
 
@@ -346,7 +376,7 @@ export class RoomStorage {
     this.sql.exec(
       `UPDATE members SET member_dirty = 0 FROM json_each(?) AS j
        WHERE members.user_id = j.value ->> 'userId' AND members.left_at IS j.value ->> 'leftAt'
-         AND members.hidden_at_seq IS j.value ->> 'hiddenAtSeq'`,
+         AND members.hidden_at_seq IS j.value ->> 'hiddenAtSeq' AND members.muted = j.value ->> 'muted'`,
       JSON.stringify(rows),
     );
   }
