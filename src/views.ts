@@ -26,21 +26,6 @@ export interface QuoteFields {
   deletedAt: string | null;
 }
 
-/** How many characters of the original a quote keeps. */
-export const QUOTE_CHARS = 200;
-
-/** The first QUOTE_CHARS characters (code points, never half a surrogate pair) of a body. */
-export function quoteBody(body: string): string {
-  if (body.length <= QUOTE_CHARS) return body;
-  let out = "";
-  let n = 0;
-  for (const ch of body) {
-    if (n++ === QUOTE_CHARS) break;
-    out += ch;
-  }
-  return out;
-}
-
 const UNKNOWN_USER = (id: string): User => ({ id, firstName: "", lastName: "", avatarUrl: null });
 
 /** Exactly the public fields: callers pass richer rows (a room's member row carries read state). */
@@ -91,6 +76,7 @@ export interface ConversationFields {
   id: string;
   kind: "direct" | "group";
   title: string | null;
+  createdBy: string;
   createdAt: string;
   updatedAt: string;
   lastSeq: number;
@@ -122,6 +108,7 @@ export function conversationView(
     id: c.id,
     kind: c.kind,
     title: c.title,
+    createdBy: c.createdBy,
     participants,
     participantCount: c.participantCount ?? participants.length,
     createdAt: c.createdAt,

@@ -25,10 +25,12 @@ import type {
 } from "../protocol/models";
 import type {
   AddParticipantsRequest,
+  ConversationSettingsRequest,
   CreateConversationRequest,
   EditMessageRequest,
   LoginRequest,
   RegisterRequest,
+  RenameConversationRequest,
 } from "../protocol/requests";
 import type { HistoryPage, InboxPage } from "../protocol/responses";
 
@@ -123,6 +125,39 @@ export class Api {
       ConversationSchema,
       { userIds } satisfies AddParticipantsRequest,
     );
+  }
+
+  /** Groups only: a new title (null clears it). */
+  rename(id: string, title: string | null): Promise<Conversation> {
+    return this.call("PATCH", `/api/conversations/${encodeURIComponent(id)}`, ConversationSchema, {
+      title,
+    } satisfies RenameConversationRequest);
+  }
+
+  /** The creator removes someone from a group (or anyone removes themselves). */
+  async removeParticipant(id: string, userId: string): Promise<void> {
+    const path = `/api/conversations/${encodeURIComponent(id)}/participants/${encodeURIComponent(userId)}`;
+    await this.call("DELETE", path, NoContent);
+  }
+
+  setMuted(id: string, muted: boolean): Promise<Conversation> {
+    return this.call("PATCH", `/api/conversations/${encodeURIComponent(id)}/settings`, ConversationSchema, {
+      muted,
+    } satisfies ConversationSettingsRequest);
+  }
+
+  /** Adds (`active`) or takes back my reaction; the room's `reaction` event updates the counts. */
+  async react(conversationId: string, messageId: string, emoji: string, active: boolean): Promise<void> {
+    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/reactions/${encodeURIComponent(emoji)}`;
+    await this.call(active ? "PUT" : "DELETE", path, NoContent);
+  }
+
+  async blocks(): Promise<User[]> {
+    return (await this.call("GET", "/api/me/blocks", UserListSchema)).users;
+  }
+
+  async setBlocked(userId: string, blocked: boolean): Promise<void> {
+    await this.call(blocked ? "POST" : "DELETE", `/api/users/${encodeURIComponent(userId)}/block`, NoContent);
   }
 
   history(id: string, cursor: { before?: number; after?: number }, limit = 50): Promise<HistoryPage> {

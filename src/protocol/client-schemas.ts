@@ -109,6 +109,7 @@ export const ConversationSchema: Schema<output<typeof models.ConversationSchema>
   id: string(),
   kind: enumOf(["direct", "group"]),
   title: nullable(string()),
+  createdBy: string(),
   participants: array(UserSchema),
   participantCount: int(),
   createdAt: string(),

@@ -77,6 +77,8 @@ export const ConversationSchema = z.object({
   id: z.string(),
   kind: z.enum(["direct", "group"]),
   title: z.string().nullable(),
+  /** Who created it: in a group, the one who may remove others. */
+  createdBy: z.string(),
   /**
    * Everyone in it on `GET /api/conversations/:id` and in REST answers about one conversation; the
    * first INBOX_PARTICIPANTS (by join time) in the inbox listing and inbox events.

@@ -66,3 +66,21 @@ export function withRules<S extends z.ZodType<string>>(schema: S, rules: readonl
   for (const rule of rules) out = out.refine(rule.test, rule.message) as S;
   return out;
 }
+
+/** How many characters of the original a reply's quote keeps (API.md: the first 200). */
+export const QUOTE_CHARS = 200;
+
+/**
+ * The quote of a body: its first QUOTE_CHARS characters (code points, never half a surrogate
+ * pair). The room stores it; the web client recomputes it when the original is edited live.
+ */
+export function quoteBody(body: string): string {
+  if (body.length <= QUOTE_CHARS) return body;
+  let out = "";
+  let n = 0;
+  for (const ch of body) {
+    if (n++ === QUOTE_CHARS) break;
+    out += ch;
+  }
+  return out;
+}

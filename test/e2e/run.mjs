@@ -6,6 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { findBrowser, launchBrowser } from "./browser.mjs";
 import { SHOTS } from "./helpers.mjs";
+import * as conversationExtras from "./conversation-extras.mjs";
 import * as embed from "./embed.mjs";
 import { SERVER_API_KEY, startHostApp } from "./host-app.mjs";
 import * as liveChat from "./live-chat.mjs";
@@ -16,9 +17,15 @@ import * as threadFeatures from "./thread-features.mjs";
 import { ensureClientBuild, startWrangler } from "./wrangler.mjs";
 
 // E2E_ONLY=<text> runs only the scenarios whose name contains it (while working on one).
-const TESTS = [liveChat, threadFeatures, pendingSends, sessions, embed, notifications].filter(
-  (test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY),
-);
+const TESTS = [
+  liveChat,
+  threadFeatures,
+  conversationExtras,
+  pendingSends,
+  sessions,
+  embed,
+  notifications,
+].filter((test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY));
 const TOTAL_TIMEOUT_MS = 300_000;
 const PER_TEST_TIMEOUT_MS = 120_000;
 const CI = process.env.CI === "true" || process.env.CI === "1";

@@ -66,6 +66,7 @@ export async function listInbox(
       id: conversations.id,
       kind: conversations.kind,
       title: conversations.title,
+      createdBy: conversations.createdBy,
       createdAt: conversations.createdAt,
       shard: conversations.shard,
       hiddenAtSeq: participants.hiddenAtSeq,

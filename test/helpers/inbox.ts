@@ -96,6 +96,7 @@ export function fakeNotice(
     id: conversationId,
     kind: "group",
     title: `v${version}`,
+    createdBy: "someone",
     participants: [],
     participantCount: 2,
     createdAt: "2026-01-01T00:00:00.000Z",

@@ -304,6 +304,7 @@ describe("web push to people who are away", () => {
         id: conversationId,
         kind: "direct",
         title: null,
+        createdBy: sender.user.id,
         participants: [userOf(sender), userOf(recipient)],
         participantCount: 2,
         createdAt: now,

@@ -5,7 +5,7 @@ import type { Message } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { LiveSocket, type SocketState } from "../socket";
 import { wsUrl } from "./inbox";
-import type { ThreadState } from "./thread";
+import type { PendingMessage, ThreadState } from "./thread";
 
 /** After `ready`, the replay of missed messages should arrive within this; otherwise page over REST. */
 const REPLAY_GRACE_MS = 1500;
@@ -23,6 +23,14 @@ export interface RoomLinkHandlers {
   onState(state: SocketState, retryInMs: number): void;
   /** The conversation is no longer mine (left, removed, never was). */
   onGone(notice: string): void;
+  /** Someone reacted or took a reaction back (only a view that shows messages cares). */
+  onReaction?(event: Extract<RoomEvent, { type: "reaction" }>): void;
+  /** A message was edited or deleted, loaded or not: the replies quoting it change with it. */
+  onOriginalChanged?(message: Message): void;
+  /** The group was renamed, or someone left or was removed. */
+  onConversationChanged?(
+    event: Extract<RoomEvent, { type: "conversation.updated" | "participant.removed" }>,
+  ): void;
 }
 
 /**
@@ -123,7 +131,7 @@ export class RoomLink {
         this.thread.knownLastSeq = Math.max(this.thread.knownLastSeq, event.lastSeq);
         h.onReady(event.online);
         for (const p of this.thread.pending.values()) {
-          if (!p.error) this.send({ type: "send", body: p.body, clientId: p.clientId });
+          if (!p.error) this.send(sendFrame(p));
         }
         if (this.options.catchUp === false) return;
         window.clearTimeout(this.replayTimer);
@@ -142,6 +150,14 @@ export class RoomLink {
       case "message.deleted":
         // A change to a message older than the loaded pages shows when that page loads.
         if (this.thread.get(event.message.seq)) h.onMessage(event.message);
+        h.onOriginalChanged?.(event.message);
+        return;
+      case "reaction":
+        h.onReaction?.(event);
+        return;
+      case "conversation.updated":
+      case "participant.removed":
+        h.onConversationChanged?.(event);
         return;
       case "typing":
         h.onTyping(event.userId, event.active);
@@ -157,4 +173,11 @@ export class RoomLink {
         return;
     }
   }
+}
+
+/** The `send` frame of a message waiting to be sent (a reply names the message it answers). */
+export function sendFrame(p: PendingMessage): ClientFrame {
+  return p.replyTo === undefined
+    ? { type: "send", body: p.body, clientId: p.clientId }
+    : { type: "send", body: p.body, clientId: p.clientId, replyTo: p.replyTo };
 }

@@ -1,4 +1,6 @@
-import type { Message } from "../../protocol/models";
+import type { RoomEvent } from "../../protocol/frames";
+import type { Message, ReactionCount } from "../../protocol/models";
+import { quoteBody } from "../../protocol/text";
 
 /**
  * What one conversation view holds: confirmed messages keyed by seq (so a message seen twice, from
@@ -9,6 +11,8 @@ import type { Message } from "../../protocol/models";
 export interface PendingMessage {
   clientId: string;
   body: string;
+  /** The id of the message this one answers, if any. */
+  replyTo?: string | undefined;
   createdAt: string;
   /** Why the last attempt failed (the message stays for a retry), or null while sending. */
   error: string | null;
@@ -26,6 +30,8 @@ export class ThreadState {
   knownLastSeq = 0;
   /** How far each other participant has read, as far as this view has learned (read events, their sends). */
   private readonly readBy = new Map<string, number>();
+  /** My own reactions by seq: REST pages carry them, `reaction` events about me change them. */
+  private readonly mine = new Map<number, Set<string>>();
 
   /**
    * `myId`: whose messages settle pending sends. `pending`: my unconfirmed sends in this
@@ -67,6 +73,7 @@ export class ThreadState {
    */
   upsert(message: Message): UpsertResult {
     if (message.clientId !== null && this.settles(message)) this.pending.delete(message.clientId);
+    if (message.myReactions) this.mine.set(message.seq, new Set(message.myReactions));
     this.knownLastSeq = Math.max(this.knownLastSeq, message.seq);
     const existing = this.bySeq.get(message.seq);
     if (existing) {
@@ -81,6 +88,45 @@ export class ThreadState {
     }
     while (this.bySeq.has(this.contiguousSeq + 1)) this.contiguousSeq++;
     return "added";
+  }
+
+  /** The emoji I reacted with on message `seq`. */
+  myReactions(seq: number): ReadonlySet<string> {
+    return this.mine.get(seq) ?? NONE;
+  }
+
+  /**
+   * A `reaction` event: the message held with its new count (the event's count is the truth), or
+   * undefined when the message is not loaded (its page brings the counts when it loads).
+   */
+  applyReaction(event: Extract<RoomEvent, { type: "reaction" }>): Message | undefined {
+    const held = this.bySeq.get(event.seq);
+    if (!held || held.id !== event.messageId) return undefined;
+    if (event.userId === this.myId) {
+      const set = new Set(this.mine.get(event.seq));
+      if (event.active) set.add(event.emoji);
+      else set.delete(event.emoji);
+      this.mine.set(event.seq, set);
+    }
+    const next = { ...held, reactions: withCount(held.reactions, event.emoji, event.count) };
+    this.bySeq.set(event.seq, next);
+    return next;
+  }
+
+  /**
+   * The original of some replies changed (edited or deleted): their quotes are rewritten as the
+   * room rewrote its stored ones. Returns the replies held that changed.
+   */
+  requote(original: Message): Message[] {
+    const changed: Message[] = [];
+    for (const m of this.bySeq.values()) {
+      if (m.replyTo?.id !== original.id) continue;
+      const body = original.deletedAt ? "" : quoteBody(original.body);
+      const next = { ...m, replyTo: { ...m.replyTo, body, deletedAt: original.deletedAt } };
+      this.bySeq.set(m.seq, next);
+      changed.push(next);
+    }
+    return changed;
   }
 
   /** Someone has read up to `seq` (a read event, or they sent a message: sending implies reading). */
@@ -107,6 +153,17 @@ export class ThreadState {
   get hasGap(): boolean {
     return this.knownLastSeq > this.contiguousSeq;
   }
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** The counts with one emoji's set to `count`: a new emoji goes last, a zero count goes. */
+function withCount(counts: readonly ReactionCount[], emoji: string, count: number): ReactionCount[] {
+  const next = counts
+    .filter((c) => c.emoji !== emoji || count > 0)
+    .map((c) => (c.emoji === emoji ? { emoji, count } : c));
+  if (count > 0 && !counts.some((c) => c.emoji === emoji)) next.push({ emoji, count });
+  return next;
 }
 
 /** Edits and deletions only move forward; a replayed copy of an old state never wins. */

@@ -8,6 +8,7 @@ import { PendingSends } from "../state/pending";
 import { ConversationView } from "./conversation-view";
 import { openGroupDialog } from "./group-dialog";
 import { openInfoDialog } from "./info-dialog";
+import { openProfileDialog } from "./profile-dialog";
 import { Sidebar } from "./sidebar";
 import { toast } from "./toast";
 
@@ -101,15 +102,14 @@ export class ChatScreen {
         location.hash = "#/";
       },
       openInfo: (c) =>
-        openInfoDialog(
-          this.api,
-          this.me,
-          c,
-          () => {
+        openInfoDialog(this.api, this.me, c, {
+          onLeft: () => {
             location.hash = "#/";
           },
-          (updated) => this.inbox.put(updated),
-        ),
+          onChanged: (updated) => this.inbox.put(updated),
+          openProfile: (user) => this.openProfile(user),
+        }),
+      openProfile: (user) => this.openProfile(user),
     });
     this.pane.replaceChildren(this.view.el);
     if (DESKTOP.matches) this.view.focus();
@@ -122,6 +122,10 @@ export class ChatScreen {
     this.view = null;
     view.destroy();
     this.courier.carry(view.conversationId, view.thread);
+  }
+
+  private openProfile(user: User): void {
+    openProfileDialog(this.api, this.me, user, (u) => void this.openWith(u));
   }
 
   private async openWith(user: User): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Message } from "../../protocol/models";
 import { h, iconButton } from "../dom";
+import { fullName } from "../format";
 
 /**
  * The message box: Enter sends, Shift+Enter starts a new line, Escape leaves editing, ArrowUp in an
@@ -7,7 +8,8 @@ import { h, iconButton } from "../dom";
  */
 
 export interface ComposerHandlers {
-  onSend(text: string): void;
+  /** `replyTo`: the message this one answers, if the reply banner was open. */
+  onSend(text: string, replyTo: Message | null): void;
   onSaveEdit(message: Message, text: string): void;
   onTyping(active: boolean): void;
   onEditLast(): void;
@@ -23,6 +25,9 @@ export class Composer {
   private readonly banner: HTMLElement;
   private readonly counter: HTMLElement;
   private editing: Message | null = null;
+  private replying: Message | null = null;
+  private readonly replyBanner: HTMLElement;
+  private readonly replyText = h("span", { class: "reply-text" });
   private typing = false;
   private idleTimer: number | undefined;
 
@@ -43,11 +48,20 @@ export class Composer {
       h("span", null, "Editing message"),
       cancel,
     );
+    const cancelReply = iconButton("close", "Cancel reply");
+    this.replyBanner = h(
+      "div",
+      { class: "reply-banner", hidden: true, role: "status" },
+      h("div", { class: "reply-what" }, this.replyText),
+      cancelReply,
+    );
+    cancelReply.addEventListener("click", () => this.cancelReply());
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
     this.el = h(
       "form",
       { class: "composer", "aria-label": "Send a message" },
       this.banner,
+      this.replyBanner,
       h("div", { class: "composer-row" }, this.input, send),
       this.counter,
     );
@@ -65,6 +79,9 @@ export class Composer {
       } else if (event.key === "Escape" && this.editing) {
         event.preventDefault();
         this.cancelEdit();
+      } else if (event.key === "Escape" && this.replying) {
+        event.preventDefault();
+        this.cancelReply();
       } else if (event.key === "ArrowUp" && this.input.value === "" && !this.editing) {
         event.preventDefault();
         this.handlers.onEditLast();
@@ -78,7 +95,26 @@ export class Composer {
     this.input.focus({ preventScroll: true });
   }
 
+  /** The next message answers `message` (a banner says so until it is sent or cancelled). */
+  startReply(message: Message, meId: string): void {
+    this.cancelEdit();
+    this.replying = message;
+    const who = message.sender.id === meId ? "yourself" : fullName(message.sender);
+    this.replyText.replaceChildren(
+      h("strong", null, `Replying to ${who}`),
+      h("span", { class: "reply-snippet" }, message.body),
+    );
+    this.replyBanner.hidden = false;
+    this.focus();
+  }
+
+  cancelReply(): void {
+    this.replying = null;
+    this.replyBanner.hidden = true;
+  }
+
   startEdit(message: Message): void {
+    this.cancelReply();
     this.editing = message;
     this.banner.hidden = false;
     this.el.classList.add("is-editing");
@@ -110,7 +146,9 @@ export class Composer {
       if (text !== message.body) this.handlers.onSaveEdit(message, text);
     } else {
       this.input.value = "";
-      this.handlers.onSend(text);
+      const replyTo = this.replying;
+      this.cancelReply();
+      this.handlers.onSend(text, replyTo);
     }
     this.setTyping(false);
     this.updateCounter();

@@ -5,9 +5,10 @@ import { h } from "../dom";
 import { fullName, newClientId, others } from "../format";
 import type { InboxStore } from "../state/inbox";
 import type { PendingSends } from "../state/pending";
-import { RoomLink } from "../state/room-link";
+import { RoomLink, sendFrame } from "../state/room-link";
 import { type PendingMessage, ThreadState } from "../state/thread";
 import { Composer } from "./composer";
+import { ConversationFeatures } from "./conversation-features";
 import { MessageList } from "./message-list";
 import { ThreadHeader } from "./thread-header";
 import { toast } from "./toast";
@@ -22,6 +23,8 @@ export interface ConversationContext {
   /** Leaves the view (the phone's back button, or the conversation is gone). */
   close(notice?: string): void;
   openInfo(conversation: Conversation): void;
+  /** A person's profile (message them, block them). */
+  openProfile(user: User): void;
 }
 
 const PAGE = 50;
@@ -45,13 +48,15 @@ export class ConversationView {
   private readonly list: MessageList;
   private readonly composer: Composer;
   private readonly header: ThreadHeader;
+  private readonly features: ConversationFeatures;
   private readonly typing = new TypingIndicator((id) => this.userName(id));
   private link: RoomLink | null = null;
   private readonly online = new Set<string>();
   private readonly users = new Map<string, User>();
   private lastReadSent = 0;
   private typingSentAt = 0;
-  private loadingOlder = false;
+  /** The older page being loaded, if one is. */
+  private loadingOlder: Promise<void> | null = null;
   private destroyed = false;
   private reloadTimer: number | undefined;
   private reloadDelay = RELOAD_FIRST_MS;
@@ -76,9 +81,14 @@ export class ConversationView {
       },
       onNearTop: () => void this.loadOlder(),
       onScrolledToBottom: () => this.markRead(),
+      onReply: (m) => this.composer.startReply(m, ctx.me.id),
+      onReact: (m, emoji, active) => void this.features.react(m, emoji, active),
+      onJump: (quote) => void this.features.jumpTo(quote.seq),
+      myReactions: (seq) => this.thread.myReactions(seq),
+      onPerson: (user) => ctx.openProfile(user),
     });
     this.composer = new Composer({
-      onSend: (text) => this.send(text),
+      onSend: (text, replyTo) => this.send(text, replyTo?.id),
       onSaveEdit: (m, text) => void this.saveEdit(m, text),
       onTyping: (active) => this.reportTyping(active),
       onEditLast: () => this.editLast(),
@@ -87,7 +97,20 @@ export class ConversationView {
       ctx.me,
       () => ctx.close(),
       (c) => ctx.openInfo(c),
+      (muted) => void this.features.setMuted(muted),
     );
+    this.features = new ConversationFeatures({
+      api: ctx.api,
+      inbox: ctx.inbox,
+      conversationId,
+      thread: this.thread,
+      list: this.list,
+      frame: (frame) => this.frame(frame),
+      current: () => this.header.current,
+      setConversation: (c) => this.setConversation(c),
+      loadOlder: () => this.loadOlder(),
+      destroyed: () => this.destroyed,
+    });
     this.el = h(
       "section",
       { class: "thread", "aria-labelledby": "thread-name", "data-conversation-id": conversationId },
@@ -201,6 +224,7 @@ export class ConversationView {
         if (state !== "open") this.typing.clear();
       },
       onGone: (notice) => this.ctx.close(notice),
+      ...this.features.linkHandlers(),
     });
     this.link.start();
   }
@@ -230,9 +254,18 @@ export class ConversationView {
     this.list.upsert(message);
   }
 
-  private async loadOlder(): Promise<void> {
-    if (this.loadingOlder || !this.thread.hasMoreBefore || !Number.isFinite(this.thread.oldestSeq)) return;
-    this.loadingOlder = true;
+  /** Loads the next older page, or answers the load already under way. */
+  private loadOlder(): Promise<void> {
+    if (this.loadingOlder || !this.thread.hasMoreBefore || !Number.isFinite(this.thread.oldestSeq))
+      return this.loadingOlder ?? Promise.resolve();
+    this.loadingOlder = this.fetchOlder().finally(() => {
+      this.loadingOlder = null;
+      this.fillViewport();
+    });
+    return this.loadingOlder;
+  }
+
+  private async fetchOlder(): Promise<void> {
     this.list.setLoading(true);
     try {
       const page = await this.ctx.api.history(this.conversationId, { before: this.thread.oldestSeq }, PAGE);
@@ -246,10 +279,8 @@ export class ConversationView {
     } catch {
       toast("Could not load earlier messages", "error");
     } finally {
-      this.loadingOlder = false;
       this.list.setLoading(false);
     }
-    this.fillViewport();
   }
 
   /** A short history that does not fill the screen cannot be scrolled up: load more at once. */
@@ -257,10 +288,11 @@ export class ConversationView {
     if (this.thread.hasMoreBefore && this.list.fitsWithoutScrolling()) void this.loadOlder();
   }
 
-  private send(text: string): void {
+  private send(text: string, replyTo: string | undefined): void {
     const pending: PendingMessage = {
       clientId: newClientId(),
       body: text,
+      replyTo,
       createdAt: new Date().toISOString(),
       error: null,
     };
@@ -272,7 +304,7 @@ export class ConversationView {
 
   /** If the socket is down the message waits: RoomLink sends it after the next `ready`. */
   private transmit(pending: PendingMessage): void {
-    this.frame({ type: "send", body: pending.body, clientId: pending.clientId });
+    this.frame(sendFrame(pending));
   }
 
   private frame(frame: ClientFrame): boolean {
@@ -343,18 +375,23 @@ export class ConversationView {
 
   /**
    * The inbox lists only the first participants of a conversation: when its count changes, the
-   * whole list is fetched again (the header and "Seen by" use it).
+   * whole list is fetched again (the header and "Seen by" use it); a new title or mute is taken as is.
    */
   private onInboxChange(): void {
     const fresh = this.ctx.inbox.get(this.conversationId);
     const current = this.header.current;
-    if (!fresh || !current || fresh.participantCount === current.participantCount) return;
-    this.ctx.api.conversation(this.conversationId).then(
-      (conversation) => {
-        if (!this.destroyed) this.setConversation(conversation);
-      },
-      () => undefined, // the next change or reload tries again
-    );
+    if (!fresh || !current) return;
+    if (fresh.participantCount !== current.participantCount) {
+      this.ctx.api.conversation(this.conversationId).then(
+        (conversation) => {
+          if (!this.destroyed) this.setConversation(conversation);
+        },
+        () => undefined, // the next change or reload tries again
+      );
+    } else if (fresh.title !== current.title || fresh.muted !== current.muted) {
+      // A rename or my mute from another device: the participants I have are the whole list still.
+      this.setConversation({ ...current, title: fresh.title, muted: fresh.muted });
+    }
   }
 
   private setConversation(conversation: Conversation): void {

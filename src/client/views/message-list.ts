@@ -1,8 +1,9 @@
-import type { Message, User } from "../../protocol/models";
+import type { Message, Quote, User } from "../../protocol/models";
 import { h, iconButton } from "../dom";
 import { clockTime, dayLabel, fullName, fullTime, sameDay } from "../format";
 import type { PendingMessage } from "../state/thread";
 import { userAvatar } from "./avatar";
+import { openReactionPicker, renderQuote, renderReactions } from "./message-extras";
 
 /**
  * The scrolling list of a conversation: one row per seq (rows are replaced in place on edit and
@@ -13,6 +14,15 @@ import { userAvatar } from "./avatar";
 export interface MessageListHandlers {
   onEdit(message: Message): void;
   onDelete(message: Message): void;
+  onReply(message: Message): void;
+  /** Adds (`active`) or takes back my reaction. */
+  onReact(message: Message, emoji: string, active: boolean): void;
+  /** A reply's quote was clicked: show its original (loading older pages if needed). */
+  onJump(quote: Quote): void;
+  /** The emoji I reacted with on a message (they show pressed). */
+  myReactions(seq: number): ReadonlySet<string>;
+  /** A person's name or picture was clicked. */
+  onPerson(user: User): void;
   onRetry(pending: PendingMessage): void;
   onDiscard(pending: PendingMessage): void;
   onNearTop(): void;
@@ -106,6 +116,20 @@ export class MessageList {
     if (after) this.regroup(after.message.seq);
   }
 
+  /** Scrolls to a shown message and flashes it; false when it is not shown (not loaded yet). */
+  reveal(seq: number): boolean {
+    const row = this.rows.get(seq);
+    if (!row) return false;
+    this.stuck = false;
+    row.li.scrollIntoView({ block: "center", behavior: "smooth" });
+    row.li.classList.remove("flash");
+    // Restart the animation when the same message is revealed twice in a row.
+    void row.li.offsetWidth;
+    row.li.classList.add("flash");
+    window.setTimeout(() => row.li.classList.remove("flash"), 1600);
+    return true;
+  }
+
   /** Counts a message that arrived while the reader was scrolled up. */
   noteUnseen(): void {
     this.unreadBelow++;
@@ -182,33 +206,59 @@ export class MessageList {
     const own = m.sender.id === this.meId;
     const deleted = m.deletedAt !== null;
     const body = h("div", { class: "bubble" });
+    if (m.replyTo && !deleted) body.append(renderQuote(m.replyTo, this.meId, (q) => this.handlers.onJump(q)));
     if (deleted) body.append(h("span", { class: "body deleted" }, "This message was deleted"));
     else body.append(renderBody(m.body));
     if (m.editedAt && !deleted)
       body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
+    const name = h("button", { type: "button", class: "name" }, own ? "You" : fullName(m.sender));
+    name.addEventListener("click", () => this.handlers.onPerson(m.sender));
     const meta = h(
       "div",
       { class: "meta" },
-      h("span", { class: "name" }, own ? "You" : fullName(m.sender)),
+      name,
       h("time", { datetime: m.createdAt, title: fullTime(m.createdAt) }, clockTime(m.createdAt)),
     );
-    const col = h("div", { class: "msg-col" }, meta, body);
+    const mine = this.handlers.myReactions(m.seq);
+    const react = (emoji: string, active: boolean) => this.handlers.onReact(m, emoji, active);
+    const col = h("div", { class: "msg-col" }, meta, body, renderReactions(m, mine, react));
+    const avatar = own ? null : userAvatar(m.sender, "sm");
+    avatar?.addEventListener("click", () => this.handlers.onPerson(m.sender));
+    const row = h("div", { class: "row" }, avatar, col);
     const li = h(
       "li",
       { class: `msg${own ? " own" : ""}${deleted ? " is-deleted" : ""}`, "data-seq": m.seq, "data-id": m.id },
       h("div", { class: "day", role: "separator" }, h("span", null, dayLabel(m.createdAt))),
-      h("div", { class: "row" }, own ? null : userAvatar(m.sender, "sm"), col),
+      row,
     );
-    if (own && !deleted) {
+    if (deleted) return li;
+    const reply = iconButton("reply", "Reply");
+    const smile = iconButton("smile", "React");
+    reply.addEventListener("click", () => this.handlers.onReply(m));
+    smile.addEventListener("click", () => openReactionPicker(smile, mine, react));
+    const actions = h("div", { class: "actions" }, smile, reply);
+    if (own) {
       const edit = iconButton("edit", "Edit message");
       const del = iconButton("trash", "Delete message");
       edit.addEventListener("click", () => this.handlers.onEdit(m));
       del.addEventListener("click", () => this.handlers.onDelete(m));
-      li.querySelector(".row")?.prepend(h("div", { class: "actions" }, edit, del));
-      // Touch screens have no hover: a tap on the bubble shows the actions.
-      body.addEventListener("click", () => li.classList.toggle("show-actions"));
+      actions.append(edit, del);
+      row.prepend(actions);
+    } else {
+      row.append(actions);
     }
+    // Touch screens have no hover: a tap on the bubble shows the actions.
+    body.addEventListener("click", () => li.classList.toggle("show-actions"));
     return li;
+  }
+
+  /** The quote of a message still sending: the original, if it is shown here. */
+  private pendingQuote(p: PendingMessage): HTMLElement | null {
+    const original =
+      p.replyTo === undefined ? undefined : [...this.rows.values()].find((r) => r.message.id === p.replyTo);
+    if (!original) return null;
+    const { id, seq, sender, body, deletedAt } = original.message;
+    return renderQuote({ id, seq, sender, body, deletedAt }, this.meId, (q) => this.handlers.onJump(q));
   }
 
   private renderPending(p: PendingMessage): HTMLLIElement {
@@ -228,7 +278,12 @@ export class MessageList {
       h(
         "div",
         { class: "row" },
-        h("div", { class: "msg-col" }, h("div", { class: "bubble" }, renderBody(p.body)), status),
+        h(
+          "div",
+          { class: "msg-col" },
+          h("div", { class: "bubble" }, this.pendingQuote(p), renderBody(p.body)),
+          status,
+        ),
       ),
     );
   }

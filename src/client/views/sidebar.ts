@@ -146,6 +146,14 @@ export class Sidebar {
           "span",
           { class: "conv-top" },
           h("span", { class: "conv-name" }, conversationName(c, me)),
+          c.muted
+            ? h(
+                "span",
+                { class: "conv-muted", title: "Muted" },
+                svgIcon("bellOff"),
+                h("span", { class: "sr-only" }, "muted"),
+              )
+            : null,
           h("time", { class: "conv-time", datetime: c.updatedAt }, shortTime(last?.createdAt ?? c.updatedAt)),
         ),
         h(
@@ -155,7 +163,7 @@ export class Sidebar {
           unread > 0
             ? h(
                 "span",
-                { class: "unread-badge", "data-unread": unread },
+                { class: `unread-badge${c.muted ? " muted" : ""}`, "data-unread": unread },
                 unread > 99 ? "99+" : String(unread),
                 h("span", { class: "sr-only" }, " unread"),
               )

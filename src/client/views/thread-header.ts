@@ -1,11 +1,14 @@
 import type { Conversation, Me } from "../../protocol/models";
-import { h, iconButton } from "../dom";
+import { h, iconButton, svgIcon } from "../dom";
 import { conversationName, others } from "../format";
 import type { SocketState } from "../socket";
 import { conversationAvatar } from "./avatar";
 import { ConnectionBadge } from "./connection-badge";
 
-/** A conversation's header: back (phone), picture, name, who is here, the socket's state, details. */
+/**
+ * A conversation's header: back (phone), picture, name, who is here, the socket's state, the mute
+ * toggle, details.
+ */
 export class ThreadHeader {
   readonly el: HTMLElement;
   private readonly badge = new ConnectionBadge("Conversation");
@@ -14,16 +17,20 @@ export class ThreadHeader {
   private readonly avatarSlot = h("span", { class: "avatar-slot" });
   private conversation: Conversation | null = null;
   private online = new Set<string>();
+  private readonly mute: HTMLButtonElement;
 
   constructor(
     private readonly me: Me,
     onBack: () => void,
     onInfo: (conversation: Conversation) => void,
+    onMute: (muted: boolean) => void,
   ) {
     const back = iconButton("back", "Back to conversations", { class: "back" });
     back.addEventListener("click", onBack);
     const info = iconButton("info", "Conversation details");
     info.addEventListener("click", () => this.conversation && onInfo(this.conversation));
+    this.mute = iconButton("bell", "Mute notifications", { class: "mute", "aria-pressed": "false" });
+    this.mute.addEventListener("click", () => this.conversation && onMute(!this.conversation.muted));
     this.el = h(
       "header",
       { class: "thread-header" },
@@ -31,6 +38,7 @@ export class ThreadHeader {
       this.avatarSlot,
       h("div", { class: "thread-title" }, this.title, this.subtitle),
       this.badge.el,
+      this.mute,
       info,
     );
   }
@@ -68,6 +76,11 @@ export class ThreadHeader {
   private render(): void {
     const c = this.conversation;
     if (!c) return;
+    this.mute.setAttribute("aria-pressed", String(c.muted));
+    const label = c.muted ? "Unmute notifications" : "Mute notifications";
+    this.mute.setAttribute("aria-label", label);
+    this.mute.title = label;
+    this.mute.replaceChildren(svgIcon(c.muted ? "bellOff" : "bell"));
     const rest = others(c, this.me.id);
     if (c.kind === "direct") {
       const other = rest[0];

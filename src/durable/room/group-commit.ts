@@ -1,6 +1,7 @@
 import { ApiError, notFound } from "../../errors";
 import { newId, nowIso } from "../../ids";
-import { type QuoteFields, quoteBody } from "../../views";
+import { quoteBody } from "../../protocol/text";
+import type { QuoteFields } from "../../views";
 import type { RoomState } from "./state";
 import { type MemberRow, type RoomStorage, type StoredMessage, clientKey } from "./storage";
 import type { RateWindow } from "./throttles";

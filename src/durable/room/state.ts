@@ -118,6 +118,7 @@ export class RoomState {
       id: this.id,
       kind: meta.kind,
       title: meta.title,
+      createdBy: meta.createdBy,
       participants,
       participantCount,
       createdAt: meta.createdAt,

@@ -1,0 +1,99 @@
+import type { ClientFrame, RoomEvent } from "../../protocol/frames";
+import type { Conversation, Message } from "../../protocol/models";
+import type { Api } from "../api";
+import type { InboxStore } from "../state/inbox";
+import type { RoomLinkHandlers } from "../state/room-link";
+import type { ThreadState } from "../state/thread";
+import type { MessageList } from "./message-list";
+import { toast } from "./toast";
+
+export interface FeatureDeps {
+  api: Api;
+  inbox: InboxStore;
+  conversationId: string;
+  thread: ThreadState;
+  list: MessageList;
+  /** Sends a frame on the room socket; false when it is not open. */
+  frame(frame: ClientFrame): boolean;
+  current(): Conversation | null;
+  setConversation(conversation: Conversation): void;
+  /** Loads the next older page (or waits for the one loading). */
+  loadOlder(): Promise<void>;
+  destroyed(): boolean;
+}
+
+/**
+ * The parts of an open conversation beyond sending: reactions, quotes kept in step with their
+ * originals, the group's name and members changing live, and my mute.
+ */
+export class ConversationFeatures {
+  constructor(private readonly d: FeatureDeps) {}
+
+  /** What the room socket tells this part of the view. */
+  linkHandlers(): Pick<RoomLinkHandlers, "onReaction" | "onOriginalChanged" | "onConversationChanged"> {
+    return {
+      onReaction: (event) => this.onReaction(event),
+      onOriginalChanged: (original) => this.onOriginalChanged(original),
+      onConversationChanged: (event) => this.onConversationChanged(event),
+    };
+  }
+
+  /** Shows message `seq` (a quote's original), loading older pages until it is there. */
+  async jumpTo(seq: number): Promise<void> {
+    const { list, thread } = this.d;
+    while (!list.reveal(seq) && !this.d.destroyed()) {
+      if (!thread.hasMoreBefore || seq >= thread.oldestSeq) {
+        toast("That message is not available", "error");
+        return;
+      }
+      const before = thread.oldestSeq;
+      await this.d.loadOlder();
+      if (thread.oldestSeq === before) return; // the page failed (and said so): no loop of retries
+    }
+  }
+
+  /** Over the socket when it is open (its `reaction` event updates the counts), else over REST. */
+  async react(message: Message, emoji: string, active: boolean): Promise<void> {
+    if (this.d.frame({ type: "react", messageId: message.id, emoji, active })) return;
+    try {
+      await this.d.api.react(this.d.conversationId, message.id, emoji, active);
+    } catch (err) {
+      toast(err instanceof Error ? `Could not react: ${err.message}` : "Could not react", "error");
+    }
+  }
+
+  async setMuted(muted: boolean): Promise<void> {
+    try {
+      const updated = await this.d.api.setMuted(this.d.conversationId, muted);
+      this.d.setConversation(updated);
+      this.d.inbox.put(updated);
+      toast(muted ? "Muted: no notifications from this conversation" : "Notifications are on again");
+    } catch (err) {
+      toast(err instanceof Error ? `Could not change that: ${err.message}` : "That did not work", "error");
+    }
+  }
+
+  onReaction(event: Extract<RoomEvent, { type: "reaction" }>): void {
+    const changed = this.d.thread.applyReaction(event);
+    if (changed) this.d.list.upsert(changed);
+  }
+
+  /** An edit or deletion reaches the replies quoting it, as the room rewrote its stored quotes. */
+  onOriginalChanged(original: Message): void {
+    for (const reply of this.d.thread.requote(original)) this.d.list.upsert(reply);
+  }
+
+  onConversationChanged(
+    event: Extract<RoomEvent, { type: "conversation.updated" | "participant.removed" }>,
+  ): void {
+    const current = this.d.current();
+    if (!current) return;
+    if (event.type === "conversation.updated") {
+      this.d.setConversation({ ...current, title: event.title });
+    } else {
+      const participants = current.participants.filter((p) => p.id !== event.userId);
+      const gone = current.participants.length - participants.length;
+      this.d.setConversation({ ...current, participants, participantCount: current.participantCount - gone });
+    }
+  }
+}
