@@ -69,6 +69,24 @@ const ROUTES: Route[] = [
       rest("POST", "/api/conversations", t, { participantIds: [people.b.user.id], title: "matrix" }),
   },
   {
+    name: "GET /api/me/blocks",
+    scope: "user",
+    ok: [200],
+    send: (t) => rest("GET", "/api/me/blocks", t),
+  },
+  {
+    name: "POST /api/users/:id/block",
+    scope: "user",
+    ok: [204],
+    send: (t) => rest("POST", `/api/users/${people.d.user.id}/block`, t),
+  },
+  {
+    name: "DELETE /api/users/:id/block",
+    scope: "user",
+    ok: [204],
+    send: (t) => rest("DELETE", `/api/users/${people.d.user.id}/block`, t),
+  },
+  {
     name: "GET /api/inbox/ws",
     scope: "user",
     ok: [101],
@@ -85,6 +103,38 @@ const ROUTES: Route[] = [
     scope: "conversation",
     ok: [204],
     send: (t, f) => rest("DELETE", `/api/conversations/${f.id}`, t),
+  },
+  {
+    name: "PATCH /api/conversations/:id",
+    scope: "conversation",
+    ok: [200],
+    send: (t, f) => rest("PATCH", `/api/conversations/${f.id}`, t, { title: "renamed" }),
+  },
+  {
+    name: "PATCH /api/conversations/:id/settings",
+    scope: "conversation",
+    ok: [200],
+    send: (t, f) => rest("PATCH", `/api/conversations/${f.id}/settings`, t, { muted: true }),
+  },
+  {
+    name: "DELETE /api/conversations/:id/participants/:userId",
+    scope: "conversation",
+    ok: [204],
+    send: (t, f) => rest("DELETE", `/api/conversations/${f.id}/participants/${people.b.user.id}`, t),
+  },
+  {
+    name: "PUT /api/conversations/:id/messages/:messageId/reactions/:emoji",
+    scope: "conversation",
+    ok: [204],
+    send: (t, f) =>
+      rest("PUT", `/api/conversations/${f.id}/messages/${f.messageId}/reactions/%F0%9F%91%8D`, t),
+  },
+  {
+    name: "DELETE /api/conversations/:id/messages/:messageId/reactions/:emoji",
+    scope: "conversation",
+    ok: [204],
+    send: (t, f) =>
+      rest("DELETE", `/api/conversations/${f.id}/messages/${f.messageId}/reactions/%F0%9F%91%8D`, t),
   },
   {
     name: "POST /api/conversations/:id/participants",

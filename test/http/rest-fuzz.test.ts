@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { limitsFrom } from "../../src/config";
+import { isReactionEmoji } from "../../src/protocol/emoji";
 import { requestSchemas } from "../../src/protocol/requests";
 import { type ApiResult, type TestUser, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { Figures, d1Snapshot, expectApiError, expectHardenedHeaders, safe, show } from "../helpers/checks";
@@ -178,10 +179,15 @@ const ROUTES: BodyRoute[] = [
     method: "POST",
     path: () => `/api/conversations/${directId}/messages`,
     token: () => a.token,
-    valid: () => ({ body: "hello", clientId: "fuzz-client" }),
-    fields: ["body", "clientId"],
+    valid: () => ({ body: "hello", clientId: "fuzz-client", replyTo: editable }),
+    fields: ["body", "clientId", "replyTo"],
     runs: 120,
-    judge: (v) => schemaVerdict(schemas.sendMessage.safeParse(v).success && bodyFits(v), [200, 201]),
+    judge: (v) => {
+      const parsed = schemas.sendMessage.safeParse(v);
+      // A reply quotes a message of this conversation: the one message there is.
+      const replyOk = !parsed.success || [undefined, editable].includes(parsed.data.replyTo);
+      return schemaVerdict(parsed.success && bodyFits(v) && replyOk, [200, 201]);
+    },
     state: roomState(
       () => a.token,
       () => directId,
@@ -235,6 +241,42 @@ const ROUTES: BodyRoute[] = [
       () => b.token,
       () => directId,
     ),
+  },
+  {
+    name: "PATCH /api/conversations/:id",
+    method: "PATCH",
+    path: () => `/api/conversations/${group}`,
+    token: () => b.token,
+    valid: () => ({ title: "renamed by fuzz" }),
+    fields: ["title"],
+    runs: 60,
+    judge: (v) => schemaVerdict(schemas.renameConversation.safeParse(v).success, [200]),
+    state: roomState(
+      () => a.token,
+      () => group,
+    ),
+    verify: async (res, v) => {
+      const { title } = schemas.renameConversation.parse(v);
+      expect(res.body.title).toBe(title);
+      expect((await call("GET", `/api/conversations/${group}`, { token: a.token })).body.title).toBe(title);
+    },
+  },
+  {
+    name: "PATCH /api/conversations/:id/settings",
+    method: "PATCH",
+    path: () => `/api/conversations/${directId}/settings`,
+    token: () => b.token,
+    valid: () => ({ muted: true }),
+    fields: ["muted"],
+    runs: 40,
+    judge: (v) => schemaVerdict(schemas.conversationSettings.safeParse(v).success, [200]),
+    state: roomState(
+      () => b.token,
+      () => directId,
+    ),
+    verify: async (res, v) => {
+      expect(res.body.muted).toBe(schemas.conversationSettings.parse(v).muted);
+    },
   },
   // Last: a profile change is pushed to the rooms in the background, which would move their views.
   {
@@ -412,6 +454,55 @@ describe("query and path parameters under fuzz", () => {
         expect(expectApiError(res, `${method} ${path}`)).toMatch(/^(not_found|validation_failed)$/);
       }),
       { numRuns: 120, endOnFailure: true },
+    );
+    expect(await d1Snapshot()).toBe(before);
+  });
+
+  it("takes a reaction for one emoji or a short name in the path, and answers anything else 422", async () => {
+    const reactionPath = (emoji: string) =>
+      `/api/conversations/${directId}/messages/${editable}/reactions/${q(emoji)}`;
+    const emoji = fc.oneof(
+      hostileString,
+      fc.constantFrom("👍", "👍🏽", "🇫🇷", "👨‍👩‍👧", "❤️", "+1", "a_b", "👍👍", "A", "😀\u0000", "x".repeat(33)),
+      fc.string({ unit: "grapheme", minLength: 1, maxLength: 2 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(emoji, fc.constantFrom("PUT", "DELETE"), async (value, method) => {
+        // What the router decodes: lone surrogates travel as U+FFFD (see q).
+        const decoded = safe(value);
+        const res = await call(method, reactionPath(value), { token: b.token });
+        figures.add("inputs");
+        if (!isReactionEmoji(decoded)) {
+          // Dot segments and empty ones change the path itself: no route, 404.
+          expect(expectApiError(res, `${method} reaction ${show(value)}`)).toMatch(
+            /^(validation_failed|not_found)$/,
+          );
+          return;
+        }
+        expect(res.status, show(value)).toBe(204);
+        // Taken back at once, so the message never reaches its cap of different emoji.
+        if (method === "PUT")
+          expect((await call("DELETE", reactionPath(value), { token: b.token })).status).toBe(204);
+      }),
+      { numRuns: 150, endOnFailure: true },
+    );
+  });
+
+  it("answers hostile participant ids with a 4xx, removing nobody", async () => {
+    const before = await d1Snapshot();
+    await fc.assert(
+      // Dot segments are resolved by the URL itself (they would name the conversation, not a person).
+      fc.asyncProperty(
+        hostileParam.filter((id) => !/^(\.|%2e){1,2}$/i.test(id)),
+        async (id) => {
+          const res = await call("DELETE", `/api/conversations/${group}/participants/${q(id)}`, {
+            token: a.token,
+          });
+          figures.add("inputs");
+          expect(expectApiError(res, `remove ${show(id)}`)).toMatch(/^(not_found|validation_failed)$/);
+        },
+      ),
+      { numRuns: 80, endOnFailure: true },
     );
     expect(await d1Snapshot()).toBe(before);
   });
