@@ -84,7 +84,8 @@ export class ConversationRoom extends DurableObject<Env> {
       } else if (sent?.created) {
         await this.restWritten(member.id, true);
       }
-      return { conversation: this.state.viewFor(member), message: sent?.message ?? null, created };
+      const message = sent && (this.reactions.withMine(member.id, [sent.message])[0] ?? sent.message);
+      return { conversation: this.state.viewFor(member), message, created };
     });
   }
 
