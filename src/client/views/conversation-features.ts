@@ -83,6 +83,27 @@ export class ConversationFeatures {
     for (const reply of this.d.thread.requote(original)) this.d.list.upsert(reply);
   }
 
+  /**
+   * The inbox lists only the first participants of a conversation: when its count changes, the
+   * whole list is fetched again (the header and "Seen by" use it); a new title or mute is taken as is.
+   */
+  onInboxChange(): void {
+    const fresh = this.d.inbox.get(this.d.conversationId);
+    const current = this.d.current();
+    if (!fresh || !current) return;
+    if (fresh.participantCount !== current.participantCount) {
+      this.d.api.conversation(this.d.conversationId).then(
+        (conversation) => {
+          if (!this.d.destroyed()) this.d.setConversation(conversation);
+        },
+        () => undefined, // the next change or reload tries again
+      );
+    } else if (fresh.title !== current.title || fresh.muted !== current.muted) {
+      // A rename or my mute from another device: the participants I have are the whole list still.
+      this.d.setConversation({ ...current, title: fresh.title, muted: fresh.muted });
+    }
+  }
+
   onConversationChanged(
     event: Extract<RoomEvent, { type: "conversation.updated" | "participant.removed" }>,
   ): void {

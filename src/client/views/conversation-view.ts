@@ -125,7 +125,7 @@ export class ConversationView {
     const onVisible = () => this.markRead();
     document.addEventListener("visibilitychange", onVisible);
     this.cleanups.push(() => document.removeEventListener("visibilitychange", onVisible));
-    this.cleanups.push(ctx.inbox.subscribe(() => this.onInboxChange()));
+    this.cleanups.push(ctx.inbox.subscribe(() => this.features.onInboxChange()));
     void this.load();
   }
 
@@ -371,27 +371,6 @@ export class ConversationView {
       conversation ? others(conversation, this.ctx.me.id) : [],
     );
     this.list.setStatus(receipt?.message.seq ?? null, receipt?.seenBy ?? []);
-  }
-
-  /**
-   * The inbox lists only the first participants of a conversation: when its count changes, the
-   * whole list is fetched again (the header and "Seen by" use it); a new title or mute is taken as is.
-   */
-  private onInboxChange(): void {
-    const fresh = this.ctx.inbox.get(this.conversationId);
-    const current = this.header.current;
-    if (!fresh || !current) return;
-    if (fresh.participantCount !== current.participantCount) {
-      this.ctx.api.conversation(this.conversationId).then(
-        (conversation) => {
-          if (!this.destroyed) this.setConversation(conversation);
-        },
-        () => undefined, // the next change or reload tries again
-      );
-    } else if (fresh.title !== current.title || fresh.muted !== current.muted) {
-      // A rename or my mute from another device: the participants I have are the whole list still.
-      this.setConversation({ ...current, title: fresh.title, muted: fresh.muted });
-    }
   }
 
   private setConversation(conversation: Conversation): void {

@@ -8,13 +8,12 @@ import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
 import type { InboxNotice } from "../inbox/notice";
 import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
-import { fanOutGroup, sendError, sendWelcome } from "./fan-out";
-import type { CommittedGroup } from "./group-commit";
+import { sendError, sendWelcome } from "./fan-out";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
 import type { Opened, SendInput, SendResult } from "./rpc-types";
 import { parseSince } from "./since";
-import type { MemberRow, StoredMessage } from "./storage";
+import type { MemberRow } from "./storage";
 
 /**
  * One conversation, named by its id (`ctx.id.name`): the single writer of its messages and its
@@ -35,7 +34,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly historyReader: RoomParts["historyReader"];
   private readonly reactions: RoomParts["reactions"];
   private readonly changes: RoomParts["changes"];
-  private readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
+  private readonly publisher: RoomParts["publisher"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,7 +52,8 @@ export class ConversationRoom extends DurableObject<Env> {
       historyReader: this.historyReader,
       reactions: this.reactions,
       changes: this.changes,
-    } = roomParts(ctx, env, this.flushPending));
+      publisher: this.publisher,
+    } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -73,18 +73,18 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.guard(async () => {
       const created = snapshot !== null && this.membership.create(snapshot);
       if (!created) await this.ready();
-      this.flushPending();
+      this.publisher.commitOpen();
       const member = this.state.requireMember(userId);
-      const sent = first ? this.sendAs(member, first) : null;
+      const sent = first ? this.publisher.send(member, first) : null;
       if (created) {
         const others = this.state.activeMemberIds().filter((id) => id !== member.id);
         this.ctx.waitUntil(this.notifier.announceCreated(others));
         // D1's directory has the conversation and the creator's inbox lists it before the answer.
         await Promise.all([this.outbox.flushForRest(), this.notifier.announceCreated([member.id])]);
       } else if (sent?.created) {
-        await this.restWritten(member.id, true);
+        await this.publisher.restWritten(member.id, true);
       }
-      const message = sent && (this.reactions.withMine(member.id, [sent.message])[0] ?? sent.message);
+      const message = sent && this.publisher.mine(member.id, sent.message);
       return { conversation: this.state.viewFor(member), message, created };
     });
   }
@@ -101,12 +101,9 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, async (member) => {
       // A reply to a message older than the room's tail quotes it from the shard.
       if (input.replyTo !== undefined) await this.historyReader.ensureLocal(input.replyTo);
-      const result = this.sendAs(member, input);
-      if (result.created) await this.restWritten(member.id, true);
-      return {
-        ...result,
-        message: this.reactions.withMine(member.id, [result.message])[0] ?? result.message,
-      };
+      const result = this.publisher.send(member, input);
+      if (result.created) await this.publisher.restWritten(member.id, true);
+      return { ...result, message: this.publisher.mine(member.id, result.message) };
     });
   }
 
@@ -114,9 +111,9 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, async (member) => {
       await this.historyReader.ensureLocal(messageId);
       const updated = this.commits.edit(member.id, messageId, body);
-      const view = this.publishChange(updated, "message.updated");
-      await this.restWritten(member.id, this.state.inboxShowsMessage(updated.id));
-      return this.reactions.withMine(member.id, [view])[0] ?? view;
+      const view = this.publisher.change(updated, "message.updated");
+      await this.publisher.restWritten(member.id, this.state.inboxShowsMessage(updated.id));
+      return this.publisher.mine(member.id, view);
     });
   }
 
@@ -125,7 +122,7 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, async (member) => {
       await this.historyReader.ensureLocal(messageId);
       if (this.reactions.apply(member.id, messageId, emoji, active)) {
-        await this.restWritten(member.id, this.state.inboxShowsMessage(messageId));
+        await this.publisher.restWritten(member.id, this.state.inboxShowsMessage(messageId));
       }
     });
   }
@@ -133,7 +130,7 @@ export class ConversationRoom extends DurableObject<Env> {
   /** Groups only: a new title from any participant; the members' sockets and inboxes hear it. */
   async rename(userId: string, title: string | null): Promise<RpcResult<Conversation>> {
     return this.asMember(userId, async (member) => {
-      if (this.changes.rename(member, title)) await this.restWritten(member.id, true);
+      if (this.changes.rename(member, title)) await this.publisher.restWritten(member.id, true);
       return this.state.viewFor(member);
     });
   }
@@ -142,7 +139,8 @@ export class ConversationRoom extends DurableObject<Env> {
   async removeMember(userId: string, targetId: string): Promise<RpcResult<void>> {
     return this.asMember(userId, async (member) => {
       const gone = this.changes.remove(member, targetId);
-      const mine = gone.id === member.id ? this.outbox.flushForRest() : this.restWritten(member.id, true);
+      const mine =
+        gone.id === member.id ? this.outbox.flushForRest() : this.publisher.restWritten(member.id, true);
       await Promise.all([mine, this.notifier.announceRemoved(gone.id)]);
     });
   }
@@ -150,7 +148,7 @@ export class ConversationRoom extends DurableObject<Env> {
   /** The caller's own mute of this conversation (no push notifications; unread still counts). */
   async setMuted(userId: string, muted: boolean): Promise<RpcResult<Conversation>> {
     return this.asMember(userId, async (member) => {
-      if (this.changes.mute(member, muted)) await this.restWritten(member.id, true);
+      if (this.changes.mute(member, muted)) await this.publisher.restWritten(member.id, true);
       return this.state.viewFor(member);
     });
   }
@@ -159,8 +157,10 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, async (member) => {
       await this.historyReader.ensureLocal(messageId);
       const { message, changed } = this.commits.remove(member.id, messageId);
-      const view = changed ? this.publishChange(message, "message.deleted") : this.messageView(message);
-      await this.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id));
+      const view = changed
+        ? this.publisher.change(message, "message.deleted")
+        : this.publisher.messageView(message);
+      await this.publisher.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id));
       return view;
     });
   }
@@ -174,7 +174,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   async markRead(userId: string, seq: number): Promise<RpcResult<void>> {
     return this.asMember(userId, async (member) => {
-      if (this.applyRead(member, seq, null)) await this.restWritten(member.id, true);
+      if (this.publisher.read(member, seq, null)) await this.publisher.restWritten(member.id, true);
     });
   }
 
@@ -185,7 +185,7 @@ export class ConversationRoom extends DurableObject<Env> {
       if (fresh.length > 0) {
         this.notifier.queue("all");
         await Promise.all([
-          this.restWritten(userId, true),
+          this.publisher.restWritten(userId, true),
           this.notifier.announceCreated(fresh.map((u) => u.id)),
         ]);
       }
@@ -218,7 +218,7 @@ export class ConversationRoom extends DurableObject<Env> {
   /** The user's view for their inbox as of now (an inbox filling itself asks); null if never a member. */
   async inboxNotice(userId: string): Promise<InboxNotice | null> {
     await this.ready();
-    this.flushPending();
+    this.publisher.commitOpen();
     return this.notifier.noticeFor(userId);
   }
 
@@ -236,7 +236,7 @@ export class ConversationRoom extends DurableObject<Env> {
       // accepted; the rest, from the log, in the same turn as the socket starts receiving.
       const replay = since === null ? null : await this.historyReader.after(since, this.limits.replayLimit);
       const member = this.state.requireMember(userId);
-      this.flushPending(); // the replay reads committed messages
+      this.publisher.commitOpen(); // the replay reads committed messages
       const { server, response } = acceptSocket(this.ctx, this.sockets, {
         userId: member.id,
         tokenExp,
@@ -248,7 +248,7 @@ export class ConversationRoom extends DurableObject<Env> {
         server,
         { type: "ready", conversationId: id, lastSeq, online: this.presence.online() },
         missed,
-        this.messageView,
+        this.publisher.messageView,
       );
       this.presence.arrived(server, member.id);
       return response;
@@ -309,7 +309,7 @@ export class ConversationRoom extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarms.fired();
     if (!this.state.exists) return;
-    this.flushPending();
+    this.publisher.commitOpen();
     await Promise.all([this.notifier.sendIfDue(), this.outbox.flush()]);
   }
 
@@ -330,71 +330,24 @@ export class ConversationRoom extends DurableObject<Env> {
         return;
     }
     // Edits, deletes and reads act on committed state: the open group is committed first.
-    this.flushPending();
+    this.publisher.commitOpen();
     switch (frame.type) {
       case "edit":
-        this.publishChange(this.commits.edit(member.id, frame.messageId, frame.body), "message.updated");
+        this.publisher.change(this.commits.edit(member.id, frame.messageId, frame.body), "message.updated");
         break;
       case "delete": {
         const { message, changed } = this.commits.remove(member.id, frame.messageId);
-        if (changed) this.publishChange(message, "message.deleted");
+        if (changed) this.publisher.change(message, "message.deleted");
         break;
       }
       case "read":
-        if (!this.applyRead(member, frame.seq, ws)) return;
+        if (!this.publisher.read(member, frame.seq, ws)) return;
         break;
       case "react":
         if (!this.reactions.apply(member.id, frame.messageId, frame.emoji, frame.active)) return;
         break;
     }
     this.outbox.queue();
-  }
-
-  private sendAs(member: MemberRow, input: SendInput): SendResult {
-    const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null, input.replyTo);
-    this.publish(group);
-    return { message: this.messageView(own.message), created: own.created };
-  }
-
-  /**
-   * A REST write answers once D1 has it and, when it changed what the caller's inbox shows, once
-   * their inbox has it too: a REST client reads its own writes. The others' inboxes hear it from
-   * the coalesced notices.
-   */
-  private async restWritten(userId: string, inboxChanged: boolean): Promise<void> {
-    await Promise.all([this.outbox.flushForRest(), inboxChanged ? this.notifier.tellNow([userId]) : null]);
-  }
-
-  /** Commits the open group of sends, if any, and delivers it (also the group timer's callback). */
-  private readonly flushPending = (): void => {
-    this.publish(this.commits.commit());
-  };
-
-  private publish(group: CommittedGroup): void {
-    if (group.sends.length === 0) return;
-    fanOutGroup(this.sockets, group, this.messageView);
-    if (group.stored === 0) return;
-    this.outbox.queue();
-    this.notifier.queue("all");
-  }
-
-  private publishChange(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
-    const message = this.messageView(updated);
-    this.sockets.broadcast(JSON.stringify({ type, message } satisfies RoomEvent));
-    // The inboxes show the last message, and its quote when it replies to this one.
-    if (this.state.inboxShowsMessage(updated.id)) this.notifier.queue("all");
-    return message;
-  }
-
-  /** Moves a read position; tells the other sockets and the reader's inbox. False if it did not move. */
-  private applyRead(member: MemberRow, seq: number, from: WebSocket | null): boolean {
-    const at = this.commits.read(member, seq);
-    if (at === null) return false;
-    this.sockets.broadcast(JSON.stringify({ type: "read", userId: member.id, seq: at } satisfies RoomEvent), {
-      except: from ?? undefined,
-    });
-    this.notifier.queue([member.id]);
-    return true;
   }
 
   private ready(): Promise<void> {
@@ -404,7 +357,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private asMember<T>(userId: string, fn: (member: MemberRow) => T | Promise<T>): Promise<RpcResult<T>> {
     return this.guard(async () => {
       await this.ready();
-      this.flushPending();
+      this.publisher.commitOpen();
       return fn(this.state.requireMember(userId));
     });
   }

@@ -1,6 +1,7 @@
 import type { HistoryBatch, HistoryBatchBuilder } from "../../db/mirror";
 import type { DirtyReaction } from "./extra-rows";
-import { MESSAGE_COLUMNS, type RoomStorage, num, toMessage } from "./storage";
+import { MESSAGE_COLUMNS, num, toMessage } from "./message-rows";
+import type { RoomStorage } from "./storage";
 
 /** A history batch taken from the log, with what to mark once the shard has it. */
 export interface PendingHistory {

@@ -12,6 +12,7 @@ import { Membership } from "./membership";
 import { Outbox } from "./outbox";
 import { OutboxLog } from "./outbox-log";
 import { Presence } from "./presence";
+import { Publisher } from "./publish";
 import { Reactions } from "./reactions";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
@@ -72,6 +73,16 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
   // One write budget per user: sends, edits, deletes, reactions and group changes all count.
   const rate = new RateWindow(limits.messageRatePer10s);
   const presence = new Presence(sockets, state);
+  const commits = new GroupCommit(
+    store,
+    state,
+    rate,
+    limits.maxMessageChars,
+    notifier,
+    onGroupDue,
+    limits.storageBatchMaxBytes,
+  );
+  const reactions = new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage);
   return {
     limits,
     state,
@@ -83,16 +94,9 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     historyReader: new RoomHistory(store, log, state, shardHistory(env, state)),
     presence,
     typing: new TypingThrottle(limits.typingThrottleMs),
-    commits: new GroupCommit(
-      store,
-      state,
-      rate,
-      limits.maxMessageChars,
-      notifier,
-      onGroupDue,
-      limits.storageBatchMaxBytes,
-    ),
-    reactions: new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage),
+    commits,
+    reactions,
+    publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions),
     changes: new MemberChanges(membership, state, sockets, presence, notifier, rate),
   };
 }

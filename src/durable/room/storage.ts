@@ -1,9 +1,19 @@
 import type { DirectoryMember } from "../../db/conversations";
 import type { MirroredParticipant } from "../../db/mirror";
 import { type Metrics, NO_METRICS, meteredSql } from "../../observability/metrics";
-import type { ReactionCount, User } from "../../protocol/models";
-import type { MessageFields, QuoteFields } from "../../views";
+import type { User } from "../../protocol/models";
+import type { MessageFields } from "../../views";
 import { ExtraRows } from "./extra-rows";
+import {
+  INSERT_COLUMNS,
+  MESSAGE_COLUMNS,
+  type Row,
+  insertValues,
+  num,
+  str,
+  strOrNull,
+  toMessage,
+} from "./message-rows";
 import { migrate } from "./schema";
 
 /**
@@ -39,59 +49,8 @@ export interface MemberRow extends User {
 /** A message as the room stores it (the sender is an id; views add the profile). */
 export type StoredMessage = MessageFields;
 
-type Row = Record<string, SqlStorageValue>;
-
-const str = (v: SqlStorageValue | undefined): string => (typeof v === "string" ? v : String(v ?? ""));
-const strOrNull = (v: SqlStorageValue | undefined): string | null => (typeof v === "string" ? v : null);
-export const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
-
 /** How a (sender, clientId) pair is keyed in maps: the pair is what must be unique. */
 export const clientKey = (senderId: string, clientId: string): string => `${senderId}\n${clientId}`;
-
-export const MESSAGE_COLUMNS =
-  "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at, reply_quote, reaction_counts";
-
-/** The columns a message is written with: the read ones, plus the replied message's id. */
-const INSERT_COLUMNS = `${MESSAGE_COLUMNS}, reply_to_id`;
-
-/** A JSON column: parsed only when set (most messages are no reply and have no reactions). */
-const json = <T>(v: SqlStorageValue | undefined): T | null =>
-  typeof v === "string" ? (JSON.parse(v) as T) : null;
-
-export function toMessage(r: Row): StoredMessage {
-  return {
-    seq: num(r.seq),
-    id: str(r.id),
-    senderId: str(r.sender_id),
-    body: str(r.body),
-    clientId: strOrNull(r.client_id),
-    createdAt: str(r.created_at),
-    editedAt: strOrNull(r.edited_at),
-    deletedAt: strOrNull(r.deleted_at),
-    replyTo: json<QuoteFields>(r.reply_quote),
-    reactions: json<ReactionCount[]>(r.reaction_counts),
-  };
-}
-
-/** A message's values in INSERT_COLUMNS order. */
-function insertValues(m: StoredMessage): SqlStorageValue[] {
-  const { seq, id, senderId, body, clientId, createdAt, editedAt, deletedAt, replyTo, reactions } = m;
-  const counts = reactions && reactions.length > 0 ? JSON.stringify(reactions) : null;
-  const quote = replyTo ? JSON.stringify(replyTo) : null;
-  return [
-    seq,
-    id,
-    senderId,
-    body,
-    clientId,
-    createdAt,
-    editedAt,
-    deletedAt,
-    quote,
-    counts,
-    replyTo?.id ?? null,
-  ];
-}
 
 function toMember(r: Row): MemberRow {
   return {

@@ -1,0 +1,83 @@
+import type { RoomEvent } from "../../protocol/frames";
+import type { Message } from "../../protocol/models";
+import type { SocketSet } from "../sockets";
+import { fanOutGroup } from "./fan-out";
+import type { CommittedGroup, GroupCommit } from "./group-commit";
+import type { InboxNotifier } from "./inbox-notifier";
+import type { Outbox } from "./outbox";
+import type { Reactions } from "./reactions";
+import type { SendInput, SendResult } from "./rpc-types";
+import type { RoomState } from "./state";
+import type { MemberRow, StoredMessage } from "./storage";
+
+/**
+ * What follows a write of the room's messages or read positions, whoever made it (a REST call, a
+ * socket frame, the group timer): the sockets hear it, the D1 outbox and the inbox notices are
+ * queued, and a REST write waits until D1 and the writer's own inbox have it.
+ */
+export class Publisher {
+  constructor(
+    private readonly state: RoomState,
+    private readonly sockets: SocketSet,
+    private readonly commits: GroupCommit,
+    private readonly outbox: Outbox,
+    private readonly notifier: InboxNotifier,
+    private readonly reactions: Reactions,
+  ) {}
+
+  readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
+
+  /** Commits the open group of sends, if any, and delivers it (also the group timer's callback). */
+  commitOpen(): void {
+    this.group(this.commits.commit());
+  }
+
+  /** A send outside the socket's group commit (REST, a new conversation's first message). */
+  send(member: MemberRow, input: SendInput): SendResult {
+    const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null, input.replyTo);
+    this.group(group);
+    return { message: this.messageView(own.message), created: own.created };
+  }
+
+  /** A REST answer's message: with the caller's own reactions (`myReactions`), like every REST message. */
+  mine(userId: string, message: Message): Message {
+    return this.reactions.withMine(userId, [message])[0] ?? message;
+  }
+
+  group(group: CommittedGroup): void {
+    if (group.sends.length === 0) return;
+    fanOutGroup(this.sockets, group, this.messageView);
+    if (group.stored === 0) return;
+    this.outbox.queue();
+    this.notifier.queue("all");
+  }
+
+  /** An edit or deletion: every socket hears it, and the inboxes when they show the message. */
+  change(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
+    const message = this.messageView(updated);
+    this.sockets.broadcast(JSON.stringify({ type, message } satisfies RoomEvent));
+    // The inboxes show the last message, and its quote when it replies to this one.
+    if (this.state.inboxShowsMessage(updated.id)) this.notifier.queue("all");
+    return message;
+  }
+
+  /** Moves a read position; tells the other sockets and the reader's inbox. False if it did not move. */
+  read(member: MemberRow, seq: number, from: WebSocket | null): boolean {
+    const at = this.commits.read(member, seq);
+    if (at === null) return false;
+    this.sockets.broadcast(JSON.stringify({ type: "read", userId: member.id, seq: at } satisfies RoomEvent), {
+      except: from ?? undefined,
+    });
+    this.notifier.queue([member.id]);
+    return true;
+  }
+
+  /**
+   * A REST write answers once D1 has it and, when it changed what the caller's inbox shows, once
+   * their inbox has it too: a REST client reads its own writes. The others' inboxes hear it from
+   * the coalesced notices.
+   */
+  async restWritten(userId: string, inboxChanged: boolean): Promise<void> {
+    await Promise.all([this.outbox.flushForRest(), inboxChanged ? this.notifier.tellNow([userId]) : null]);
+  }
+}
