@@ -60,4 +60,54 @@ describe("a REST client reads its own writes in its inbox", () => {
     expect((await api("DELETE", `/api/conversations/${direct.id}`, { token: a.token })).status).toBe(204);
     expect(await mine(a.token, direct.id)).toBeUndefined();
   });
+
+  it("has its replies, reactions, edits of a quoted message, renames, mute and removals in its inbox when the call answers", async () => {
+    const a = await registerUser("Ann");
+    const b = await registerUser("Bob");
+    const c = await registerUser("Cy");
+    for (const u of [a, b, c]) expect((await inboxPage(u.token)).conversations).toEqual([]);
+    // At most MESSAGE_RATE_PER_10S (4) writes per person here.
+    const { conversation, message } = await startConversation(a.token, [b.user.id, c.user.id], {
+      title: "before",
+      body: "hi",
+    });
+    const id = conversation.id;
+    if (!message) throw new Error("no first message");
+
+    const reply = await api("POST", `/api/conversations/${id}/messages`, {
+      token: b.token,
+      body: { body: "hello back", replyTo: message.id },
+    });
+    expect(reply.status).toBe(201);
+    expect((await mine(b.token, id))?.lastMessage).toMatchObject({
+      body: "hello back",
+      replyTo: { id: message.id, body: "hi" },
+    });
+
+    const path = `/api/conversations/${id}/messages/${reply.body.message.id}/reactions/${encodeURIComponent("🎉")}`;
+    expect((await api("PUT", path, { token: a.token })).status).toBe(204);
+    expect((await mine(a.token, id))?.lastMessage?.reactions).toEqual([{ emoji: "🎉", count: 1 }]);
+
+    await api("PATCH", `/api/conversations/${id}/messages/${message.id}`, {
+      token: a.token,
+      body: { body: "hi, edited" },
+    });
+    expect((await mine(a.token, id))?.lastMessage?.replyTo).toMatchObject({ body: "hi, edited" });
+
+    expect(
+      (await api("PATCH", `/api/conversations/${id}`, { token: c.token, body: { title: "after" } })).status,
+    ).toBe(200);
+    expect(await mine(c.token, id)).toMatchObject({ title: "after" });
+
+    const settings = `/api/conversations/${id}/settings`;
+    expect((await api("PATCH", settings, { token: b.token, body: { muted: true } })).status).toBe(200);
+    expect(await mine(b.token, id)).toMatchObject({ muted: true });
+
+    const removal = await api("DELETE", `/api/conversations/${id}/participants/${c.user.id}`, {
+      token: a.token,
+    });
+    expect(removal.status).toBe(204);
+    expect(await mine(a.token, id)).toMatchObject({ participantCount: 2 });
+    expect(await mine(c.token, id)).toBeUndefined();
+  });
 });
