@@ -1,4 +1,5 @@
 import { openShards, shardNames } from "./db/shards";
+import type { BudgetSettings } from "./durable/inbox/budgets";
 
 /** The limits and settings of [vars] in wrangler.toml, parsed once into numbers. */
 export interface Limits {
@@ -13,9 +14,17 @@ export interface Limits {
   maxFrameBytes: number;
   replayLimit: number;
   historyPageMax: number;
+  /** Frames (and REST writes) per user per room: a token bucket of this many... */
   messageRatePer10s: number;
   /** Distinct reaction emoji one message may carry. */
   maxReactionsPerMessage: number;
+  /** ...refilled over this long (MESSAGE_RATE_WINDOW_SECONDS). */
+  messageRateWindowMs: number;
+  /** Per-user token buckets in the user's inbox object (src/durable/inbox/budgets.ts). */
+  userBudgets: BudgetSettings;
+  /** Message tokens a room takes from a user's budget at once, and how long it may use them. */
+  budgetLeaseMessages: number;
+  budgetLeaseMs: number;
   typingThrottleMs: number;
   inboxNotifyWindowMs: number;
   /** A notice an inbox did not take is sent again after this long, from the room's alarm. */
@@ -83,6 +92,14 @@ type Vars = Pick<
   | "HISTORY_PAGE_MAX"
   | "MESSAGE_RATE_PER_10S"
   | "MAX_REACTIONS_PER_MESSAGE"
+  | "MESSAGE_RATE_WINDOW_SECONDS"
+  | "USER_MESSAGES_PER_WINDOW"
+  | "USER_MESSAGE_BYTES_PER_WINDOW"
+  | "USER_MESSAGE_WINDOW_SECONDS"
+  | "USER_CONVERSATIONS_PER_HOUR"
+  | "USER_UPLOAD_BYTES_PER_HOUR"
+  | "BUDGET_LEASE_MESSAGES"
+  | "BUDGET_LEASE_SECONDS"
   | "TYPING_THROTTLE_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
   | "INBOX_RETRY_MS"
@@ -132,11 +149,14 @@ function int(value: string | undefined, fallback: number, min = 0): number {
  */
 const BATCH_BYTES_CEILING = 1_000_000;
 
+const HOUR = 3_600_000;
+
 const cache = new WeakMap<object, Limits>();
 
 export function limitsFrom(env: Vars): Limits {
   const hit = cache.get(env);
   if (hit) return hit;
+  const messageWindowMs = int(env.USER_MESSAGE_WINDOW_SECONDS, 60, 1) * 1000;
   const limits: Limits = {
     tokenTtlSeconds: int(env.TOKEN_TTL_SECONDS, 86_400, 1),
     // Workers' WebCrypto refuses PBKDF2 above 100,000 iterations.
@@ -152,6 +172,18 @@ export function limitsFrom(env: Vars): Limits {
     historyPageMax: int(env.HISTORY_PAGE_MAX, 100, 1),
     messageRatePer10s: int(env.MESSAGE_RATE_PER_10S, 100, 1),
     maxReactionsPerMessage: int(env.MAX_REACTIONS_PER_MESSAGE, 20, 1),
+    messageRateWindowMs: int(env.MESSAGE_RATE_WINDOW_SECONDS, 10, 1) * 1000,
+    userBudgets: {
+      messages: { capacity: int(env.USER_MESSAGES_PER_WINDOW, 300, 1), windowMs: messageWindowMs },
+      messageBytes: {
+        capacity: int(env.USER_MESSAGE_BYTES_PER_WINDOW, 2_097_152, 1),
+        windowMs: messageWindowMs,
+      },
+      conversations: { capacity: int(env.USER_CONVERSATIONS_PER_HOUR, 100, 1), windowMs: HOUR },
+      uploadBytes: { capacity: int(env.USER_UPLOAD_BYTES_PER_HOUR, 268_435_456, 1), windowMs: HOUR },
+    },
+    budgetLeaseMessages: int(env.BUDGET_LEASE_MESSAGES, 10, 1),
+    budgetLeaseMs: int(env.BUDGET_LEASE_SECONDS, 10, 1) * 1000,
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
     inboxRetryMs: int(env.INBOX_RETRY_MS, 2000, 1),

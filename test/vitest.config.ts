@@ -25,6 +25,10 @@ const RELAXED = {
   TYPING_THROTTLE_MS: "0",
   // No burst of the fuzz tests reaches it; the per-user rate has its own tests in limits/.
   MESSAGE_RATE_PER_10S: "1000000",
+  // Likewise the per-user budgets (their own tests are in limits/budgets.test.ts).
+  USER_MESSAGES_PER_WINDOW: "1000000",
+  USER_MESSAGE_BYTES_PER_WINDOW: "1000000000",
+  USER_CONVERSATIONS_PER_HOUR: "1000000",
 };
 
 /** One pool of workerd runtimes running the Worker with these settings on top of wrangler.toml's. */
@@ -134,6 +138,14 @@ export default defineConfig({
         include: ["limits/**/*.test.ts"],
         vars: {
           MESSAGE_RATE_PER_10S: "4",
+          // Buckets that refill slowly enough not to move while a test runs.
+          MESSAGE_RATE_WINDOW_SECONDS: "3600",
+          USER_MESSAGES_PER_WINDOW: "6",
+          USER_MESSAGE_BYTES_PER_WINDOW: "10000",
+          USER_MESSAGE_WINDOW_SECONDS: "3600",
+          USER_CONVERSATIONS_PER_HOUR: "3",
+          USER_UPLOAD_BYTES_PER_HOUR: "1000",
+          BUDGET_LEASE_MESSAGES: "2",
           TYPING_THROTTLE_MS: "60000",
           MAX_GROUP_SIZE: "3",
           PRESENCE_MAX_MEMBERS: "1",

@@ -6,8 +6,10 @@ import { openDb } from "../db/client";
 import { blockersAmong } from "../db/blocks";
 import { findDirectConversationId } from "../db/conversations";
 import { findUsersByIds } from "../db/users";
+import { refundBudget, spendBudget } from "../durable/inbox/budget-client";
 import { decodeCursor } from "../durable/inbox/cursor";
 import type { NewConversation } from "../durable/room/membership";
+import type { Opened } from "../durable/room/rpc-types";
 import { type RoomStub, callRoom, isConversationId, roomOf } from "../durable/room/stub";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -229,7 +231,17 @@ export const conversationRoutes = new Hono<AppEnv>()
         snapshot = { kind: "group", title: body.title ?? null, createdBy: me, createdAt, members };
       }
       const first = body.body === undefined ? null : { body: body.body, clientId: body.clientId };
-      const opened = await callRoom(roomOf(c.env, id).open(me, snapshot, first));
+      // A new conversation spends from the creator's budget (USER_CONVERSATIONS_PER_HOUR); given
+      // back when the room had it already (a direct conversation asked for again) or nothing was made.
+      if (snapshot) await spendBudget(c.env, me, "conversations", 1);
+      let opened: Opened;
+      try {
+        opened = await callRoom(roomOf(c.env, id).open(me, snapshot, first));
+      } catch (err) {
+        if (snapshot) await refundBudget(c.env, me, "conversations", 1);
+        throw err;
+      }
+      if (snapshot && !opened.created) await refundBudget(c.env, me, "conversations", 1);
       const result: ConversationCreated = opened.message
         ? { conversation: opened.conversation, message: opened.message }
         : { conversation: opened.conversation };

@@ -114,6 +114,10 @@ export function parseCli(argv = process.argv.slice(2)) {
     JWT_SECRET: randomBytes(36).toString("base64url"), // 48 characters
     PBKDF2_ITERATIONS: "1000", // seeding speed only: login/register are not measured
     MESSAGE_RATE_PER_10S: "1000000000",
+    // The per-user budgets out of reach too (leases keep their default size: that cost is measured).
+    USER_MESSAGES_PER_WINDOW: "1000000000",
+    USER_MESSAGE_BYTES_PER_WINDOW: "1000000000000",
+    USER_CONVERSATIONS_PER_HOUR: "1000000000",
     MAX_GROUP_SIZE: String(maxGroup),
     // Seeding registers up to 2000 users from one address: the login/register throttles are off.
     AUTH_RATE_LIMITS: "off",

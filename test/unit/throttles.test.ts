@@ -4,11 +4,11 @@ import { RateWindow, TypingThrottle } from "../../src/durable/room/throttles";
 import { manualClock } from "./support";
 
 describe("rate window", () => {
-  it("allows the limit per user in ten seconds, then refuses with the seconds left", () => {
+  it("allows the limit per user at once, then refuses with the seconds until a token is back", () => {
     const clock = manualClock();
-    const rate = new RateWindow(3, clock.now);
+    const rate = new RateWindow(3, 10_000, clock.now);
     for (let i = 0; i < 3; i++) rate.take("ann");
-    clock.advance(2_500);
+    clock.advance(1_000);
     let refusal: unknown;
     try {
       rate.take("ann");
@@ -16,25 +16,50 @@ describe("rate window", () => {
       refusal = err;
     }
     expect(refusal).toBeInstanceOf(ApiError);
-    expect(refusal).toMatchObject({ code: "rate_limited", retryAfterSeconds: 8 });
+    // One token every 3.33 s; 1 s of it has passed.
+    expect(refusal).toMatchObject({ code: "rate_limited", retryAfterSeconds: 3 });
     // Another user has a budget of their own.
     rate.take("bob");
   });
 
-  it("starts a new window ten seconds after the first write of the last one", () => {
+  it("allows no second burst across a window boundary (a fixed window allowed twice the limit)", () => {
     const clock = manualClock();
-    const rate = new RateWindow(1, clock.now);
-    rate.take("ann");
-    clock.advance(9_999);
+    const rate = new RateWindow(10, 10_000, clock.now);
+    clock.advance(9_900);
+    let taken = 0;
+    const burst = () => {
+      for (;;) {
+        try {
+          rate.take("ann");
+          taken++;
+        } catch {
+          return;
+        }
+      }
+    };
+    burst(); // just before a fixed window's end
+    clock.advance(200);
+    burst(); // just after it
+    expect(taken).toBe(10);
+    clock.advance(5_000);
+    burst();
+    expect(taken).toBe(15);
+  });
+
+  it("charges a failed frame without refusing it, and never below empty", () => {
+    const clock = manualClock();
+    const rate = new RateWindow(2, 10_000, clock.now);
+    rate.charge("ann");
+    rate.charge("ann");
+    rate.charge("ann");
     expect(() => rate.take("ann")).toThrow(ApiError);
-    clock.advance(1);
+    clock.advance(5_000);
     rate.take("ann");
-    expect(() => rate.take("ann")).toThrow(ApiError);
   });
 
   it("never asks to retry in less than a second", () => {
     const clock = manualClock();
-    const rate = new RateWindow(1, clock.now);
+    const rate = new RateWindow(1, 10_000, clock.now);
     rate.take("ann");
     clock.advance(9_990);
     expect(() => rate.take("ann")).toThrow(expect.objectContaining({ retryAfterSeconds: 1 }));

@@ -53,6 +53,12 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX conversations_listing ON conversations (updated_at DESC, conversation_id DESC)
      WHERE state = 'visible';`,
+  // 3. The user's budgets (budgets.ts): one token bucket per kind, its level as of updated_at (ms).
+  `CREATE TABLE budgets (
+     kind TEXT PRIMARY KEY,
+     tokens REAL NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The version an inbox reaches once migrated. */

@@ -6,6 +6,7 @@ import { SocketSet, acceptSocket, admitFrame, replyToClose, safeSend, upgradeCal
 import { InboxAlarm } from "./alarm";
 import { type AwayDecision, type AwayNotice, AwayPush } from "./away-push";
 import { Backfill, directorySource } from "./backfill";
+import { type BudgetKind, Budgets, type LeaseGrant, type LeaseRequest, type SpendResult } from "./budgets";
 import type { InboxCursor } from "./cursor";
 import type { InboxNotice } from "./notice";
 import { InboxRows } from "./rows";
@@ -27,6 +28,7 @@ export class UserInbox extends DurableObject<Env> {
   /** Web Push for when none of the user's sockets is open (src/durable/inbox/away-push.ts). */
   private readonly push: AwayPush;
   private readonly backfill: Backfill;
+  private readonly budgets: Budgets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -34,6 +36,7 @@ export class UserInbox extends DurableObject<Env> {
     const userId = ctx.id.name ?? "";
     this.sockets = new SocketSet(ctx);
     this.rows = new InboxRows(ctx.storage);
+    this.budgets = new Budgets(ctx.storage.sql, limitsFrom(env).userBudgets);
     this.alarms = new InboxAlarm(ctx.storage);
     this.push = new AwayPush(ctx.storage.sql, env, () => userId, this.alarms);
     this.backfill = new Backfill(
@@ -80,6 +83,20 @@ export class UserInbox extends DurableObject<Env> {
 
   async redeemTicket(secret: string): Promise<{ tokenExp: number } | null> {
     return redeemTicket(this.ctx.storage.kv, secret);
+  }
+
+  /** A room's batch of this user's message tokens (budgets.ts): the room spends it without asking again. */
+  async leaseMessages(request: LeaseRequest): Promise<LeaseGrant> {
+    return this.budgets.lease(request);
+  }
+
+  /** Takes from one of the user's budgets (see budget-client.ts for the Worker's side). */
+  async spend(kind: BudgetKind, amount: number): Promise<SpendResult> {
+    return this.budgets.spend(kind, amount);
+  }
+
+  async refund(kind: BudgetKind, amount: number): Promise<void> {
+    this.budgets.refund(kind, amount);
   }
 
   /** Whether a notice of activity would become a Web Push (what `apply` asks for a user who is away). */

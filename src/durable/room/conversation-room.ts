@@ -27,6 +27,8 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly alarms: RoomParts["alarms"];
   private readonly presence: RoomParts["presence"];
   private readonly typing: RoomParts["typing"];
+  private readonly rate: RoomParts["rate"];
+  private readonly allowances: RoomParts["allowances"];
   private readonly notifier: RoomParts["notifier"];
   private readonly outbox: RoomParts["outbox"];
   private readonly membership: RoomParts["membership"];
@@ -45,6 +47,8 @@ export class ConversationRoom extends DurableObject<Env> {
       alarms: this.alarms,
       presence: this.presence,
       typing: this.typing,
+      rate: this.rate,
+      allowances: this.allowances,
       notifier: this.notifier,
       outbox: this.outbox,
       membership: this.membership,
@@ -71,6 +75,8 @@ export class ConversationRoom extends DurableObject<Env> {
     first: SendInput | null,
   ): Promise<RpcResult<Opened>> {
     return this.guard(async () => {
+      // A first message is paid for before anything is created: refused, nothing happened.
+      if (first) await this.allowances.spend(userId, first.body);
       const created = snapshot !== null && this.membership.create(snapshot);
       if (!created) await this.ready();
       this.publisher.commitOpen();
@@ -101,6 +107,7 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, async (member) => {
       // A reply to a message older than the room's tail quotes it from the shard.
       if (input.replyTo !== undefined) await this.historyReader.ensureLocal(input.replyTo);
+      await this.allowances.spend(member.id, input.body);
       const result = this.publisher.send(member, input);
       if (result.created) await this.publisher.restWritten(member.id, true);
       return { ...result, message: this.publisher.mine(member.id, result.message) };
@@ -110,6 +117,7 @@ export class ConversationRoom extends DurableObject<Env> {
   async edit(userId: string, messageId: string, body: string): Promise<RpcResult<Message>> {
     return this.asMember(userId, async (member) => {
       await this.historyReader.ensureLocal(messageId);
+      await this.allowances.spend(member.id, body);
       const updated = this.commits.edit(member.id, messageId, body);
       const view = this.publisher.change(updated, "message.updated");
       await this.publisher.restWritten(member.id, this.state.inboxShowsMessage(updated.id));
@@ -269,6 +277,7 @@ export class ConversationRoom extends DurableObject<Env> {
     }
     const frame = parseClientFrame(data);
     if (frame.type === "invalid") {
+      this.rate.charge(member.id); // a refused frame costs like any other
       sendError(ws, frame.code, frame.message, frame.clientId);
       return;
     }
@@ -282,8 +291,17 @@ export class ConversationRoom extends DurableObject<Env> {
             ? frame.replyTo
             : undefined;
       if (older !== undefined) await this.historyReader.ensureLocal(older);
+      // Writes spend the room's rate where they are made, a typing change when it is told.
+      if (frame.type === "read") this.rate.take(member.id);
+      // A send that waited for a lease is committed at once: frames queued behind it answer after it.
+      const lease =
+        frame.type === "send" || frame.type === "edit" ? this.allowances.spend(member.id, frame.body) : null;
+      if (lease) await lease;
       this.handleFrame(ws, member, frame);
+      if (lease) this.publisher.commitOpen();
     } catch (err) {
+      // A write refused before it reached the rate (bad body, unknown id, not the sender's) costs too.
+      if (!(err instanceof ApiError) || err.code !== "rate_limited") this.rate.charge(member.id);
       if (err instanceof ApiError) {
         sendError(ws, err.code, err.message, frame.type === "send" ? frame.clientId : undefined);
       } else {
@@ -323,6 +341,7 @@ export class ConversationRoom extends DurableObject<Env> {
         return;
       case "typing":
         if (!this.typing.allow(member.id, frame.active)) return;
+        this.rate.take(member.id);
         this.sockets.broadcast(
           JSON.stringify({ type: "typing", userId: member.id, active: frame.active } satisfies RoomEvent),
           { exceptUser: member.id },

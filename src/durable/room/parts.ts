@@ -4,6 +4,7 @@ import { shardDb } from "../../db/shards";
 import { metricsFrom } from "../../observability/metrics";
 import { SocketSet } from "../sockets";
 import { AlarmSchedule } from "./alarm";
+import { Allowances } from "./allowance";
 import { GroupCommit } from "./group-commit";
 import { RoomHistory, shardHistory } from "./history";
 import { InboxNotifier, userInboxes } from "./inbox-notifier";
@@ -29,6 +30,18 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
   const store = new RoomStorage(ctx.storage, metrics);
   const state = new RoomState(ctx.id.name ?? "", store, limits.presenceMaxMembers, limits.inboxParticipants);
   const sockets = new SocketSet(ctx);
+  // One frame budget per user: sends, edits, deletes, reactions, group changes and failed frames.
+  const rate = new RateWindow(limits.messageRatePer10s, limits.messageRateWindowMs);
+  const { messages: messageBudget, messageBytes: bytesBudget } = limits.userBudgets;
+  const allowances = new Allowances(
+    (userId, request) => env.USER_INBOX.getByName(userId).leaseMessages(request),
+    {
+      messages: limits.budgetLeaseMessages,
+      // The lease's share of the bytes budget, as its messages are of the messages budget.
+      bytes: Math.ceil((bytesBudget.capacity * limits.budgetLeaseMessages) / messageBudget.capacity),
+      ms: limits.budgetLeaseMs,
+    },
+  );
   const alarms = new AlarmSchedule(ctx.storage);
   const notifier = new InboxNotifier(
     store,
@@ -70,8 +83,6 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     limits.openHistoryShards,
   );
   membership.recordLegacyShard();
-  // One write budget per user: sends, edits, deletes, reactions and group changes all count.
-  const rate = new RateWindow(limits.messageRatePer10s);
   const presence = new Presence(sockets, state);
   const commits = new GroupCommit(
     store,
@@ -98,6 +109,8 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     reactions,
     publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions),
     changes: new MemberChanges(membership, state, sockets, presence, notifier, rate),
+    rate,
+    allowances,
   };
 }
 

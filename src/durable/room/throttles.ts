@@ -7,31 +7,50 @@ import { ApiError } from "../../errors";
 
 export type Clock = () => number;
 
-const RATE_WINDOW_MS = 10_000;
-
-/** Writes (sends, edits, deletes) per user in a fixed 10-second window: MESSAGE_RATE_PER_10S. */
+/**
+ * Frames and writes per user in this room: a token bucket of MESSAGE_RATE_PER_10S that refills
+ * evenly over MESSAGE_RATE_WINDOW_SECONDS, so no window ever sees two limits' worth (a fixed window
+ * allows a full one just before its boundary and another just after). Every frame spends from it,
+ * accepted or refused: a frame that fails (an unknown id, a malformed frame) costs work too.
+ */
 export class RateWindow {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
     private readonly limit: number,
+    private readonly windowMs = 10_000,
     private readonly now: Clock = Date.now,
   ) {}
 
-  /** Counts one write, or throws `rate_limited` with the seconds until the window ends. */
+  /** Counts one write, or throws `rate_limited` with the seconds until a token is back. */
   take(userId: string): void {
-    const now = this.now();
-    const entry = this.windows.get(userId);
-    if (!entry || now - entry.start >= RATE_WINDOW_MS) {
-      this.windows.set(userId, { start: now, count: 1 });
-      return;
-    }
-    if (entry.count >= this.limit) {
+    const bucket = this.level(userId);
+    if (bucket.tokens < 1) {
       throw new ApiError("rate_limited", "Too many messages; slow down", {
-        retryAfterSeconds: Math.max(1, Math.ceil((entry.start + RATE_WINDOW_MS - now) / 1000)),
+        retryAfterSeconds: Math.max(1, Math.ceil(((1 - bucket.tokens) * this.windowMs) / this.limit / 1000)),
       });
     }
-    entry.count++;
+    bucket.tokens -= 1;
+  }
+
+  /** Spends one token without refusing anything: what a frame that failed costs (never below empty). */
+  charge(userId: string): void {
+    const bucket = this.level(userId);
+    bucket.tokens = Math.max(0, bucket.tokens - 1);
+  }
+
+  private level(userId: string): { tokens: number; at: number } {
+    const now = this.now();
+    let bucket = this.buckets.get(userId);
+    if (!bucket) {
+      bucket = { tokens: this.limit, at: now };
+      this.buckets.set(userId, bucket);
+      return bucket;
+    }
+    const refill = ((now - bucket.at) * this.limit) / this.windowMs;
+    bucket.tokens = Math.min(this.limit, bucket.tokens + Math.max(0, refill));
+    bucket.at = now;
+    return bucket;
   }
 }
 
