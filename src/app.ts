@@ -8,6 +8,7 @@ import { ApiError } from "./errors";
 import { describeError, log } from "./log";
 import { authRoutes } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
+import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { inboxRoutes } from "./routes/inbox";
 import { serverRoutes } from "./routes/server";
@@ -64,6 +65,7 @@ app.route("/api/inbox", inboxRoutes);
 app.route("/api/ws-ticket", ticketRoutes);
 app.route("/api/server", serverRoutes);
 app.route("/api/push", pushRoutes);
+app.route("/api", docsRoutes);
 
 app.notFound((c) => {
   return new ApiError(

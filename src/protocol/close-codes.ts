@@ -11,3 +11,13 @@ export const CloseCode = {
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** What each close code means to a client (served in /api/protocol.json; every code needs one). */
+export const CLOSE_CODE_MEANINGS: Readonly<Record<keyof typeof CloseCode, string>> = {
+  normal: "Closed normally",
+  goingAway: "The server is going away (e.g. a deploy): reconnect with `since`",
+  policyViolation: "Another policy violation",
+  frameTooLarge: "A frame over the size limit; nothing of it was stored",
+  tokenInvalid: "The token expired or became invalid: reconnect with a new one",
+  notParticipant: "The user is no longer a participant of the conversation",
+};

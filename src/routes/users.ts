@@ -12,7 +12,8 @@ import type { BlockList } from "../protocol/responses";
 import { jsonBody, queryOf } from "../validation";
 import { refreshProfileInRooms } from "../durable/room/profile-sync";
 
-const searchQuery = (limits: Limits) =>
+/** GET /api/users: also documented in the OpenAPI document (src/openapi/schemas.ts). */
+export const searchQuery = (limits: Limits) =>
   z.object({
     q: z
       .string()
