@@ -91,6 +91,9 @@ export const OPERATIONS: readonly Operation[] = [
       body: "UpdateMeRequest",
     },
   ),
+  op("get", "/api/me/export", "Users", "Everything kept about the caller (API.md, Your data)", "user", {
+    200: "UserExport",
+  }),
   op("get", "/api/me/blocks", "Users", "The people the caller blocked", "user", { 200: "UserList" }),
   op(
     "get",

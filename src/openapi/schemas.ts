@@ -18,6 +18,7 @@ import {
   HistoryPageSchema,
   InboxPageSchema,
   MessageResponseSchema,
+  UserExportSchema,
   UserListSchema,
   VapidKeyResponseSchema,
 } from "../protocol/responses";
@@ -71,6 +72,7 @@ export const RESPONSE_COMPONENTS = {
   VapidKey: VapidKeyResponseSchema,
   PushSubscribed: z.object({ endpoint: z.string() }),
   MintedToken: MintedTokenSchema,
+  UserExport: UserExportSchema,
 } satisfies Record<string, z.ZodType>;
 
 export type RequestComponent = keyof ReturnType<typeof requestComponents>;

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ConversationSchema, MessageSchema, UserSchema } from "./models";
+import { ConversationSchema, MeSchema, MessageSchema, UserSchema } from "./models";
 
 /** REST response bodies of API.md that wrap the models: built by the Worker, parsed by the web client. */
 
@@ -42,3 +42,18 @@ export type PushPayload = z.infer<typeof PushPayloadSchema>;
 
 /** `GET /api/me/blocks`: the people the caller blocked (a UserList, as people search answers). */
 export type BlockList = UserList;
+
+/** `GET /api/me/export`: everything the service keeps about the caller (API.md, "Your data"). */
+export const UserExportSchema = z.object({
+  exportedAt: z.string(),
+  user: MeSchema,
+  /** The conversations the caller is in, as `GET /api/conversations/:id` shows them. */
+  conversations: z.array(ConversationSchema),
+  /** The caller's own messages in them (not deleted), by conversation, ascending by seq. */
+  messages: z.array(MessageSchema),
+  /** The people the caller blocked. */
+  blocks: z.array(UserSchema),
+  /** The push endpoints of the caller's browsers. */
+  pushSubscriptions: z.array(z.object({ endpoint: z.string() })),
+});
+export type UserExport = z.infer<typeof UserExportSchema>;

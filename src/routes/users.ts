@@ -11,6 +11,7 @@ import { requestSchemas } from "../protocol/requests";
 import type { BlockList } from "../protocol/responses";
 import { jsonBody, queryOf } from "../validation";
 import { refreshProfileInRooms } from "../durable/room/profile-sync";
+import { exportUserData } from "../account/export";
 
 /** GET /api/users: also documented in the OpenAPI document (src/openapi/schemas.ts). */
 export const searchQuery = (limits: Limits) =>
@@ -60,6 +61,11 @@ export const userRoutes = new Hono<AppEnv>()
       return c.json({ users });
     },
   )
+  // API.md, "Your data": everything kept about the caller, as one JSON document to save.
+  .get("/me/export", async (c) => {
+    const data = await exportUserData(c.env, c.get("auth").userId, c.get("limits"));
+    return c.json(data, 200, { "content-disposition": 'attachment; filename="chat-export.json"' });
+  })
   .get("/me/blocks", async (c) => {
     return c.json({ users: await blockedBy(openDb(c.env.DB), c.get("auth").userId) } satisfies BlockList);
   })
