@@ -147,5 +147,7 @@ describe("the inbox object's listing against D1's", () => {
       ),
       { numRuns: 12, endOnFailure: true },
     );
-  });
+    // Twelve random histories of up to 30 requests each: far more work than one ordinary test, so
+    // its own bound (a slow or shared CI machine must not fail it by the default 30 s).
+  }, 300_000);
 });
