@@ -162,6 +162,15 @@ export const PushPayloadSchema: Schema<output<typeof responses.PushPayloadSchema
   body: string(),
 });
 
+export const UserExportSchema: Schema<output<typeof responses.UserExportSchema>> = object({
+  exportedAt: string(),
+  user: MeSchema,
+  conversations: array(ConversationSchema),
+  messages: array(MessageSchema),
+  blocks: array(UserSchema),
+  pushSubscriptions: array(object({ endpoint: string() })),
+});
+
 export const UserListSchema: Schema<output<typeof responses.UserListSchema>> = object({
   users: array(UserSchema),
 });
