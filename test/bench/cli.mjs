@@ -20,7 +20,8 @@ export const HELP = `usage: npm run bench -- [options]
   --max-group <n>        MAX_GROUP_SIZE for the server (default 1000, the production default)
   --var <NAME=value>     any other [vars] setting for the server (repeatable), e.g. INBOX_NOTIFY_WINDOW_MS=0
   --no-batch             sockets without ?batch=1: one frame per event (default: batched, as the web client)
-  --floor-batch <on|off> whether the floor honours ?batch=1 (one array per event-loop turn; default on)
+  --floor-batch <on|off> whether the floor honours ?batch=1 (one array per event-loop turn; default off:
+                         a bare server sends one frame per event; it never relays read receipts)
   --floor-deflate        the floor offers permessage-deflate (the product's local runtime negotiates it
                          with the load generator; a bare ws server does not: default off)
   --readers <fraction>   web scenarios: sockets that send a read receipt per message (default 0.2)
@@ -54,7 +55,7 @@ export function parseCli(argv = process.argv.slice(2)) {
         "max-group": { type: "string", default: "1000" },
         var: { type: "string", multiple: true, default: [] },
         "no-batch": { type: "boolean", default: false },
-        "floor-batch": { type: "string", default: "on" },
+        "floor-batch": { type: "string", default: "off" },
         "floor-deflate": { type: "boolean", default: false },
         readers: { type: "string", default: "0.2" },
         typers: { type: "string", default: "0.1" },

@@ -9,17 +9,20 @@
 //     after `since` it still holds (the last REPLAY_LIMIT), then live events.
 //   - `send` → the next seq; `ack` (clientId + message) to the sending socket, `message` to every
 //     other socket. A message has the product's shape (sender as a User, timestamps), serialized once.
-//   - `read` → `{type:"read", userId, seq}` to every other socket; `typing` → `{type:"typing", userId,
-//     active}` to every socket of other users: naively, one event per frame received, no coalescing.
+//   - `typing` → `{type:"typing", userId, active}` to every socket of other users: naively, one event
+//     per frame received, no coalescing.
+//   - `read` frames are dropped: the floor is the cost of moving messages only, so a scenario whose
+//     clients send read receipts shows what the receipts cost the product on top of that.
 //   - `ping` → `pong`.
-//   - `?batch=1` sockets: the events produced while handling the frames read in one turn of the event
-//     loop go out as one JSON array per socket (the product's equivalent: its group commit), built
-//     once and shared by every socket that gets the same events. Other sockets: one frame per event.
+//   - one frame per event, whatever the socket asked for (a bare server). With batch "on" (the
+//     --floor-batch on option), `?batch=1` sockets get the events produced while handling the frames
+//     read in one turn of the event loop as one JSON array per socket (the product's equivalent: its
+//     group commit), built once and shared by every socket that gets the same events.
 //   - GET /healthz, GET /floor/rooms/:id → {lastSeq} (the bench's account of what was sequenced).
 //
-// Argument: one JSON spec {port, batch: "on" | "off", deflate: boolean}; batch "off" ignores ?batch=1
-// (one frame per event everywhere); deflate offers permessage-deflate as the product's runtime does
-// (off by default, as in a bare ws server). Stops on SIGTERM/SIGINT, or when its parent goes away.
+// Argument: one JSON spec {port, batch: "on" | "off", deflate: boolean}; batch "off" (the default)
+// ignores ?batch=1 (one frame per event everywhere); deflate offers permessage-deflate as the
+// product's runtime does (off by default, as in a bare ws server). Stops on SIGTERM/SIGINT, or when its parent goes away.
 
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
@@ -27,7 +30,7 @@ import { WebSocketServer } from "ws";
 const spec = JSON.parse(process.argv[2] ?? "{}");
 const REPLAY_LIMIT = 500;
 const MAX_FRAME_BYTES = 16 * 1024;
-const batchAllowed = spec.batch !== "off";
+const batchAllowed = spec.batch === "on";
 
 /**
  * id → { seq, log: [{seq, event}] (at least the last REPLAY_LIMIT messages), plain and batched:
@@ -131,8 +134,7 @@ function onFrame(r, conn, text) {
       return;
     }
     case "read":
-      emit(r, { event: JSON.stringify({ type: "read", userId: conn.user, seq: f.seq }), exceptConn: conn });
-      return;
+      return; // not relayed: see the header
     case "typing":
       emit(r, {
         event: JSON.stringify({ type: "typing", userId: conn.user, active: f.active === true }),

@@ -9,10 +9,10 @@ import { ROOT, ServedProcess, captureOutput, freePort, waitHealthy } from "./pro
 const FLOOR = fileURLToPath(new URL("./floor-server.mjs", import.meta.url));
 
 /**
- * `batch`: "on" (?batch=1 sockets get one array per turn) or "off" (one frame per event always);
- * `deflate`: offer permessage-deflate.
+ * `batch`: "off" (one frame per event always, the default) or "on" (?batch=1 sockets get one array
+ * per turn); `deflate`: offer permessage-deflate.
  */
-export async function startFloor({ batch = "on", deflate = false } = {}) {
+export async function startFloor({ batch = "off", deflate = false } = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [FLOOR, JSON.stringify({ port, batch, deflate })], {
     cwd: ROOT,

@@ -216,6 +216,7 @@ export function footnote(settings) {
   return (
     `server: ${settings.server} (workerd on 127.0.0.1); floor: bare \`ws\` broadcast server (Node ${process.version}, ` +
     `one process, ${settings.floorBatch === "on" ? "?batch=1 honoured: one array per event-loop turn" : "one frame per event"}, ` +
+    `typing relayed naively, read receipts not relayed, ` +
     `permessage-deflate ${settings.floorDeflate ? "on" : "off"}); ` +
     `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load generator: Node worker threads. ` +
     `deliveries = message events to sockets other than the sender's; latency = send → each receipt (deliveries and ` +
