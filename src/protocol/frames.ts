@@ -2,7 +2,7 @@ import * as z from "zod";
 import { type ErrorCode, ErrorCodeSchema } from "./errors";
 import { EmojiSchema } from "./emoji";
 import { ConversationSchema, MessageSchema } from "./models";
-import { BODY_RULES, TOKEN_RULES, withRules } from "./text";
+import { BODY_RULES, TOKEN_RULES, type TextRule, withRules } from "./text";
 
 /**
  * The WebSocket protocol of API.md, typed once. Client frames are validated by the objects; server
@@ -10,9 +10,11 @@ import { BODY_RULES, TOKEN_RULES, withRules } from "./text";
  */
 
 /** Hard caps on frame fields; the configurable, smaller message limits are checked by the room. */
-const ClientIdSchema = withRules(z.string().min(1).max(128), TOKEN_RULES);
+const CLIENT_ID_MAX = 128;
+const BODY_MAX = 100_000;
+const ClientIdSchema = withRules(z.string().min(1).max(CLIENT_ID_MAX), TOKEN_RULES);
 const IdSchema = z.string().min(1).max(64);
-const BodySchema = withRules(z.string().max(100_000), BODY_RULES);
+const BodySchema = withRules(z.string().max(BODY_MAX), BODY_RULES);
 const SeqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ClientFrameSchema = z.discriminatedUnion("type", [
@@ -111,6 +113,8 @@ export function parseClientFrame(data: string | ArrayBuffer): ClientFrame | Inva
   } catch {
     return invalid("bad_request", "Frames must be JSON");
   }
+  const fast = fastClientFrame(raw);
+  if (fast !== undefined) return fast;
   const parsed = ClientFrameSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const clientId = fieldOf(raw, "clientId");
@@ -122,6 +126,45 @@ export function parseClientFrame(data: string | ArrayBuffer): ClientFrame | Inva
   const first = parsed.error.issues[0];
   const detail = first ? `${first.path.join(".") || "frame"}: ${first.message}` : "invalid frame";
   return invalid("validation_failed", detail, clientId);
+}
+
+/**
+ * The frames of every message (`send`, `read`, `typing`) checked by hand: the same rules as
+ * ClientFrameSchema, the same result, without zod's cost per frame (a tenth of the room's CPU per
+ * message). Undefined for anything else, valid or not: the schema decides those and explains
+ * refusals. test/unit/client-frames.test.ts checks, on generated frames, that the two agree.
+ */
+export function fastClientFrame(raw: unknown): ClientFrame | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+  const f = raw as Record<string, unknown>;
+  const keys = Object.keys(f).length;
+  switch (f.type) {
+    case "send": {
+      const { body, clientId } = f;
+      if (keys !== 3 || typeof body !== "string" || typeof clientId !== "string") return undefined;
+      if (body.length > BODY_MAX || !passes(body, BODY_RULES)) return undefined;
+      if (clientId.length === 0 || clientId.length > CLIENT_ID_MAX || !passes(clientId, TOKEN_RULES))
+        return undefined;
+      return { type: "send", body, clientId };
+    }
+    case "read": {
+      const { seq } = f;
+      if (keys !== 2 || typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+      return { type: "read", seq };
+    }
+    case "typing": {
+      const { active } = f;
+      if (keys !== 2 || typeof active !== "boolean") return undefined;
+      return { type: "typing", active };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function passes(text: string, rules: readonly TextRule[]): boolean {
+  for (const rule of rules) if (!rule.test(text)) return false;
+  return true;
 }
 
 function invalid(code: InvalidFrame["code"], message: string, clientId?: string): InvalidFrame {

@@ -34,11 +34,12 @@ export function fanOutGroup(
   const events: GroupEvent[] = [];
   const senders = new Set<WebSocket | null>();
   for (const s of group.sends) {
-    const message = view(s.message);
+    // The message is serialized once and shared by its two events (RoomEvent's `message` and `ack`).
+    const message = JSON.stringify(view(s.message));
     events.push({
       from: s.from,
-      message: s.created ? JSON.stringify({ type: "message", message } satisfies RoomEvent) : null,
-      ack: s.from ? JSON.stringify({ type: "ack", clientId: s.clientId, message } satisfies RoomEvent) : null,
+      message: s.created ? `{"type":"message","message":${message}}` : null,
+      ack: s.from ? `{"type":"ack","clientId":${JSON.stringify(s.clientId)},"message":${message}}` : null,
     });
     senders.add(s.from);
   }
