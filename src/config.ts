@@ -26,6 +26,8 @@ export interface Limits {
   budgetLeaseMessages: number;
   budgetLeaseMs: number;
   typingThrottleMs: number;
+  /** Read positions, typing and presence reach the sockets once per this window (signals.ts). */
+  receiptWindowMs: number;
   inboxNotifyWindowMs: number;
   /** A notice an inbox did not take is sent again after this long, from the room's alarm. */
   inboxRetryMs: number;
@@ -101,6 +103,7 @@ type Vars = Pick<
   | "BUDGET_LEASE_MESSAGES"
   | "BUDGET_LEASE_SECONDS"
   | "TYPING_THROTTLE_MS"
+  | "RECEIPT_WINDOW_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
   | "INBOX_RETRY_MS"
   | "INBOX_PARTICIPANTS"
@@ -185,6 +188,7 @@ export function limitsFrom(env: Vars): Limits {
     budgetLeaseMessages: int(env.BUDGET_LEASE_MESSAGES, 10, 1),
     budgetLeaseMs: int(env.BUDGET_LEASE_SECONDS, 10, 1) * 1000,
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
+    receiptWindowMs: int(env.RECEIPT_WINDOW_MS, 250),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
     inboxRetryMs: int(env.INBOX_RETRY_MS, 2000, 1),
     inboxParticipants: int(env.INBOX_PARTICIPANTS, 10, 1),

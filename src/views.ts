@@ -1,4 +1,4 @@
-import type { Conversation, Message, Quote, ReactionCount, User } from "./protocol/models";
+import type { Conversation, Message, Quote, ReactionCount, ReadPosition, User } from "./protocol/models";
 
 /** Builds the API objects from stored rows, in one place for the Worker and the objects. */
 
@@ -102,6 +102,7 @@ export function conversationView(
   participants: User[],
   lastMessage: Message | null,
   lastReadSeq: number,
+  reads: ReadPosition[],
   muted = false,
 ): Conversation {
   return {
@@ -117,5 +118,25 @@ export function conversationView(
     lastMessage,
     ...readState(c.lastSeq, lastReadSeq),
     muted,
+    reads,
   };
+}
+
+/**
+ * The `reads` of a conversation: every participant of a direct conversation; in a group the `max`
+ * furthest along (a read position of 0 says nothing), so the list stays small in a crowd.
+ */
+export function readPositions(
+  kind: "direct" | "group",
+  members: Iterable<{ id: string; lastReadSeq: number }>,
+  max: number,
+): ReadPosition[] {
+  const all: ReadPosition[] = [];
+  for (const m of members) {
+    if (kind === "group" && m.lastReadSeq <= 0) continue;
+    all.push({ userId: m.id, lastReadSeq: m.lastReadSeq });
+  }
+  if (kind === "direct") return all;
+  all.sort((a, b) => b.lastReadSeq - a.lastReadSeq || (a.userId < b.userId ? -1 : 1));
+  return all.length > max ? all.slice(0, max) : all;
 }

@@ -20,6 +20,8 @@ const VAPID = vapidKeys();
 /** Settings that keep the suite quick and out of the way of what a test does not look at. */
 const RELAXED = {
   INBOX_NOTIFY_WINDOW_MS: "0",
+  // Read receipts, typing and presence go out on the next turn (coalescing has tests of its own).
+  RECEIPT_WINDOW_MS: "0",
   OUTBOX_RETRY_MS: "50",
   INBOX_RETRY_MS: "50",
   TYPING_THROTTLE_MS: "0",
@@ -152,6 +154,8 @@ export default defineConfig({
           INBOX_NOTIFY_WINDOW_MS: "3600000",
           OUTBOX_RETRY_MS: "50",
           INBOX_RETRY_MS: "50",
+          // A window long enough that frames sent together surely fall into one.
+          RECEIPT_WINDOW_MS: "1000",
         },
         shareRuntime: true,
       }),

@@ -105,6 +105,11 @@ export const MessageSchema: Schema<output<typeof models.MessageSchema>> = object
   system: boolean(),
 });
 
+export const ReadPositionSchema: Schema<output<typeof models.ReadPositionSchema>> = object({
+  userId: string(),
+  lastReadSeq: int(),
+});
+
 export const ConversationSchema: Schema<output<typeof models.ConversationSchema>> = object({
   id: string(),
   kind: enumOf(["direct", "group"]),
@@ -119,6 +124,7 @@ export const ConversationSchema: Schema<output<typeof models.ConversationSchema>
   unreadCount: int(),
   lastReadSeq: int(),
   muted: boolean(),
+  reads: array(ReadPositionSchema),
 });
 
 export const MintedTokenSchema: Schema<output<typeof models.MintedTokenSchema>> = object({
@@ -180,7 +186,14 @@ export const VapidKeyResponseSchema: Schema<output<typeof responses.VapidKeyResp
 });
 
 export const RoomEventSchema: Schema<output<typeof frames.RoomEventSchema>> = union([
-  object({ type: literal("ready"), conversationId: string(), lastSeq: int(), online: array(string()) }),
+  object({
+    type: literal("ready"),
+    conversationId: string(),
+    lastSeq: int(),
+    online: array(string()),
+    reads: array(ReadPositionSchema),
+    replayedTo: nullable(int()),
+  }),
   object({ type: literal("message"), message: MessageSchema }),
   object({ type: literal("ack"), clientId: nullable(string()), message: MessageSchema }),
   object({ type: literal("message.updated"), message: MessageSchema }),

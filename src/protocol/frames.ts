@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { type ErrorCode, ErrorCodeSchema } from "./errors";
 import { EmojiSchema } from "./emoji";
-import { ConversationSchema, MessageSchema } from "./models";
+import { ConversationSchema, MessageSchema, ReadPositionSchema } from "./models";
 import { BODY_RULES, TOKEN_RULES, type TextRule, withRules } from "./text";
 
 /**
@@ -47,6 +47,10 @@ export const RoomEventSchema = z.discriminatedUnion("type", [
     conversationId: z.string(),
     lastSeq: z.number().int(),
     online: z.array(z.string()),
+    /** Everyone's read position now (as on Conversation): "seen by" right after a reconnect. */
+    reads: z.array(ReadPositionSchema),
+    /** The seq of the last message the replay after this event brings; null without `since`. */
+    replayedTo: z.number().int().nullable(),
   }),
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), clientId: z.string().nullable(), message: MessageSchema }),

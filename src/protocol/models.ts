@@ -73,6 +73,10 @@ export const MessageSchema = z.object({
 });
 export type Message = z.infer<typeof MessageSchema>;
 
+/** How far one participant has read (API.md v2: `reads` on Conversation and on the room's `ready`). */
+export const ReadPositionSchema = z.object({ userId: z.string(), lastReadSeq: z.number().int() });
+export type ReadPosition = z.infer<typeof ReadPositionSchema>;
+
 export const ConversationSchema = z.object({
   id: z.string(),
   kind: z.enum(["direct", "group"]),
@@ -95,6 +99,11 @@ export const ConversationSchema = z.object({
   lastReadSeq: z.number().int(),
   /** The caller muted it: no push notifications; unread messages still count. */
   muted: z.boolean(),
+  /**
+   * How far the participants have read: every participant of a direct conversation; in a group the
+   * ones furthest along, at most PRESENCE_MAX_MEMBERS of them, so "seen by" survives a reload.
+   */
+  reads: z.array(ReadPositionSchema),
 });
 export type Conversation = z.infer<typeof ConversationSchema>;
 export type ConversationKind = Conversation["kind"];

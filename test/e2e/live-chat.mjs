@@ -1,7 +1,8 @@
 // Issue 5's scenario: A (desktop window) and B (phone-sized window) register; A finds B and writes;
 // B's inbox shows the thread with an unread badge live, B opens it and answers (A sees B typing);
 // A sees the answer and that B has seen the message; A goes offline (its socket closes), B sends
-// two messages, A comes back online and shows both exactly once.
+// two messages, A comes back online and shows both exactly once; B is seen reading A's next
+// message, and still after A reloads the page.
 
 import {
   assert,
@@ -116,6 +117,22 @@ export async function run(browser, base, problems) {
     step(`A reconnected with since and shows each missed message exactly once (seqs ${seqs.join(",")})`);
 
     await pageA.locator(".conv-snippet", { hasText: missed[1] }).waitFor();
+
+    // B, reading with the thread open, is seen reading A's next message; after a reload too.
+    const seenText = `Did you see this? (${tag})`;
+    await composerA.fill(seenText);
+    await composerA.press("Enter");
+    await pageB.locator(".thread .msg[data-seq] .body", { hasText: seenText }).waitFor();
+    const seenSeq = (await confirmedMessages(pageA)).find((m) => m.body === seenText)?.seq;
+    assert(seenSeq, "A's message has no seq");
+    const seenStatus = pageA.locator(`.thread .msg[data-seq="${seenSeq}"] .status[data-status="seen"]`);
+    await seenStatus.waitFor();
+    assert((await seenStatus.textContent())?.trim() === "Seen by Grace", "A's status does not name Grace");
+    step("A sees that B read the newest message (B's read receipt, coalesced by the room)");
+    await pageA.reload();
+    await pageA.locator('.thread .conn[data-state="open"]').waitFor();
+    await pageA.locator(`.thread .msg[data-seq="${seenSeq}"] .status[data-status="seen"]`).waitFor();
+    step('after a reload A still sees "Seen by Grace" (the conversation\'s reads)');
     await screenshot(pageA, "a-desktop.png");
     await screenshot(pageB, "b-phone.png");
   } catch (err) {

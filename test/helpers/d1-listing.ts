@@ -15,6 +15,10 @@ import { type QuoteFields, conversationView, messageView } from "../../src/views
  * directory's participants and conversations, each history shard's latest messages and read
  * positions. Production no longer reads it; it is the reference the inbox object's listing is
  * checked against (test/inbox/differential.test.ts, test/inbox/listing.test.ts).
+ *
+ * Its `reads` are always empty: an inbox row has the read positions of the conversation's latest
+ * notice to that inbox (a read tells only the reader's inbox; the others' hear it with the next
+ * activity), which D1 cannot reproduce. Compare an object's page through `withoutReads`.
  */
 
 const idsParam = (ids: readonly string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
@@ -162,8 +166,13 @@ export async function listInbox(
               quote ? everyone.get(quote.senderId) : undefined,
             )
           : null;
-      return conversationView(r, active.get(r.id) ?? [], message, r.lastReadSeq, r.muted);
+      return conversationView(r, active.get(r.id) ?? [], message, r.lastReadSeq, [], r.muted);
     }),
     nextCursor: listed.length > limit && last ? encodeCursor(last.updatedAt, last.id) : null,
   };
+}
+
+/** An inbox page with its `reads` emptied, to compare with this reference (see above). */
+export function withoutReads(page: InboxPage): InboxPage {
+  return { ...page, conversations: page.conversations.map((c) => ({ ...c, reads: [] })) };
 }

@@ -106,6 +106,7 @@ export function fakeNotice(
     unreadCount: fields.lastSeq - lastReadSeq,
     lastReadSeq,
     muted: false,
+    reads: [],
   };
   return {
     conversationId,

@@ -7,7 +7,7 @@ import { shardAccess } from "../../src/db/shards";
 import { newId } from "../../src/ids";
 import type { InboxPage } from "../../src/protocol/responses";
 import { type TestUser, api, registerUser, sendMessage, startConversation } from "../helpers/api";
-import { listInbox } from "../helpers/d1-listing";
+import { listInbox, withoutReads } from "../helpers/d1-listing";
 import { fakeNotice, hideDirectory, inboxPage, inboxWhen, refuseInboxWrites } from "../helpers/inbox";
 import { ofType, openSocket } from "../helpers/socket";
 import { until } from "../helpers/wait";
@@ -98,7 +98,7 @@ describe("the inbox listing in the user's object", () => {
     await inboxWhen(me.token, (page) => page.conversations.length === 5);
     const pages = await allPages(me.token, 2);
     expect(pages.map((p) => p.conversations.length)).toEqual([2, 2, 1]);
-    expect(await d1Pages(me.user.id, 2)).toEqual(pages);
+    expect(await d1Pages(me.user.id, 2)).toEqual(pages.map(withoutReads));
     await evictDurableObject(inboxOf(me));
     expect(await allPages(me.token, 2)).toEqual(pages);
     expect((await api("GET", "/api/conversations?cursor=garbage", { token: me.token })).status).toBe(422);
@@ -245,7 +245,7 @@ describe("an inbox from before rows (an existing deployment)", () => {
     const pages = await allPages(a.token, 2);
     const listed = pages.flatMap(ids);
     expect(listed.sort()).toEqual([direct.id, group.id, legacy].sort());
-    expect(await d1Pages(a.user.id, 2)).toEqual(pages);
+    expect(await d1Pages(a.user.id, 2)).toEqual(pages.map(withoutReads));
     expect(pages.flatMap((p) => p.conversations).find((x) => x.id === direct.id)).toMatchObject({
       lastSeq: 2,
       lastReadSeq: 1,
@@ -280,6 +280,6 @@ describe("an inbox from before rows (an existing deployment)", () => {
     expect(failed).toBe(500);
     const page = await inboxPage(a.token);
     expect(ids(page).sort()).toEqual([fresh.id, legacy].sort());
-    expect(page).toEqual((await d1Pages(a.user.id, 20))[0]);
+    expect(withoutReads(page)).toEqual((await d1Pages(a.user.id, 20))[0]);
   });
 });

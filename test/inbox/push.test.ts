@@ -314,6 +314,7 @@ describe("web push to people who are away", () => {
         unreadCount: extra.unreadCount ?? 1,
         lastReadSeq: seq - (extra.unreadCount ?? 1),
         muted: extra.mutedView ?? false,
+        reads: [],
       };
       return extra.muted ? { conversation, muted: true } : { conversation };
     }

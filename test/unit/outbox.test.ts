@@ -131,9 +131,11 @@ describe("outbox to D1", () => {
     const people = await directoryUsers(2);
     const d1 = d1Writers();
     await withStorage(async (storage) => {
-      const { id, outbox, commits } = setup(storage, people, d1.writers, "direct");
+      const { id, outbox, commits, store } = setup(storage, people, d1.writers, "direct");
       commits.sendNow(people[0]!.id, "hello", null);
       commits.sendNow(people[1]!.id, "hi", null);
+      // The room's signals window stores the senders' positions (signals.test.ts).
+      store.storeReads(people.map((p, i) => ({ userId: p.id, lastReadSeq: i + 1 })));
       await outbox.flush();
       expect(d1.membershipCalls()).toBe(1);
       expect(d1.calls()).toBe(1);
@@ -155,7 +157,7 @@ describe("outbox to D1", () => {
           { seq: 1, body: "hello" },
           { seq: 2, body: "hi" },
         ],
-        // Sending reads up to one's own message: the positions rode in the messages' batch.
+        // Sending reads up to one's own message: the stored positions rode in the messages' batch.
         reads: people
           .map((p, i) => ({ user_id: p.id, last_read_seq: i + 1 }))
           .sort((a, b) => (a.user_id < b.user_id ? -1 : 1)),
@@ -301,15 +303,19 @@ describe("outbox to D1", () => {
     const people = await directoryUsers(2);
     const d1 = d1Writers();
     await withStorage(async (storage) => {
-      const { id, outbox, commits, state, nextSlot } = setup(storage, people, d1.writers);
+      const { id, outbox, commits, store, nextSlot } = setup(storage, people, d1.writers);
       const [a, b] = people as [User, User];
       commits.sendNow(a.id, "one", null);
       commits.sendNow(a.id, "two", null);
-      commits.read(state.requireMember(b.id), 1);
+      // What a signals window stores: the sender's implied position and a reader's.
+      store.storeReads([
+        { userId: a.id, lastReadSeq: 2 },
+        { userId: b.id, lastReadSeq: 1 },
+      ]);
       await outbox.flush();
       expect(d1.calls()).toBe(1);
       expect(d1.batches[0]).toMatchObject({ messageCount: 2, readCount: 2 });
-      commits.read(state.requireMember(b.id), 2);
+      store.storeReads([{ userId: b.id, lastReadSeq: 2 }]);
       await nextSlot();
       expect(d1.batches[1]).toMatchObject({ messageCount: 0, readCount: 1 });
       expect((await d1Rows(id)).reads).toEqual(

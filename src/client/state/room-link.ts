@@ -1,7 +1,7 @@
 import { CloseCode } from "../../protocol/close-codes";
 import { RoomEventSchema } from "../../protocol/client-schemas";
 import type { ClientFrame, RoomEvent } from "../../protocol/frames";
-import type { Message } from "../../protocol/models";
+import type { Message, ReadPosition } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { LiveSocket, type SocketState } from "../socket";
 import { wsUrl } from "./inbox";
@@ -14,7 +14,8 @@ const GAP_PAGE = 100;
 export interface RoomLinkHandlers {
   /** Every confirmed message: live, ack, replay, REST catch-up, edit, delete. The view upserts it into the thread. */
   onMessage(message: Message): void;
-  onReady(online: string[]): void;
+  /** The socket is (back) up: who is online and how far everyone has read, as of now. */
+  onReady(online: string[], reads: ReadPosition[]): void;
   onTyping(userId: string, active: boolean): void;
   onRead(userId: string, seq: number): void;
   onPresence(userId: string, online: boolean): void;
@@ -129,7 +130,7 @@ export class RoomLink {
     switch (event.type) {
       case "ready":
         this.thread.knownLastSeq = Math.max(this.thread.knownLastSeq, event.lastSeq);
-        h.onReady(event.online);
+        h.onReady(event.online, event.reads);
         for (const p of this.thread.pending.values()) {
           if (!p.error) this.send(sendFrame(p));
         }

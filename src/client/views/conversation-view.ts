@@ -1,5 +1,5 @@
 import type { ClientFrame } from "../../protocol/frames";
-import type { Conversation, Me, Message, User } from "../../protocol/models";
+import type { Conversation, Me, Message, ReadPosition, User } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { h } from "../dom";
 import { fullName, newClientId, others } from "../format";
@@ -33,6 +33,11 @@ const TYPING_RESEND_MS = 2500;
 /** A failed first load is tried again at once when the browser comes online, else after this (doubling). */
 const RELOAD_FIRST_MS = 1000;
 const RELOAD_MAX_MS = 30_000;
+/**
+ * My read position is told at most this often: a visible conversation reads every message as it
+ * arrives, and the room keeps only the latest position per window anyway.
+ */
+const READ_INTERVAL_MS = 500;
 
 /**
  * One open conversation: the latest page from REST, then the live room (see RoomLink). Own
@@ -54,6 +59,10 @@ export class ConversationView {
   private readonly online = new Set<string>();
   private readonly users = new Map<string, User>();
   private lastReadSent = 0;
+  /** The position to tell next (read while visible), when it was last told, and the pending timer. */
+  private readWanted = 0;
+  private readSentAt = 0;
+  private readTimer: number | undefined;
   private typingSentAt = 0;
   /** The older page being loaded, if one is. */
   private loadingOlder: Promise<void> | null = null;
@@ -140,6 +149,7 @@ export class ConversationView {
 
   destroy(): void {
     this.reportTyping(false);
+    if (this.readTimer !== undefined) this.sendRead();
     this.destroyed = true;
     window.clearTimeout(this.reloadTimer);
     this.link?.stop();
@@ -157,6 +167,7 @@ export class ConversationView {
       if (this.destroyed) return;
       this.setConversation(conversation);
       this.lastReadSent = conversation.lastReadSeq;
+      this.noteReads(conversation.reads);
       this.thread.loadLatest(page.messages, page.hasMore);
       for (const m of page.messages) this.showMessage(m);
       this.list.markUnreadAfter(conversation.lastReadSeq);
@@ -191,10 +202,12 @@ export class ConversationView {
   private connect(): void {
     this.link = new RoomLink(this.ctx.api, this.conversationId, this.thread, {
       onMessage: (m) => this.receive(m),
-      onReady: (online) => {
+      onReady: (online, reads) => {
         this.online.clear();
         for (const id of online) this.online.add(id);
         this.header.setOnline(this.online);
+        this.noteReads(reads);
+        this.refreshStatus();
         this.markRead();
       },
       onTyping: (userId, active) => {
@@ -337,14 +350,36 @@ export class ConversationView {
     if (mine && !mine.deletedAt) this.composer.startEdit(mine);
   }
 
-  /** Tells the room how far I have read, when I can actually see the newest messages. */
+  /** Marks what I can actually see (the newest messages, in a visible tab) as read. */
   private markRead(): void {
     const seq = this.thread.contiguousSeq;
     if (seq <= this.lastReadSent || document.visibilityState !== "visible" || !this.list.isNearBottom())
       return;
-    if (!this.frame({ type: "read", seq })) return;
-    this.lastReadSent = seq;
+    this.readWanted = Math.max(this.readWanted, seq);
     this.ctx.inbox.markSeen(this.conversationId, seq);
+    if (this.readTimer !== undefined) return;
+    const wait = this.readSentAt + READ_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.sendRead();
+    else
+      this.readTimer = window.setTimeout(() => {
+        this.readTimer = undefined;
+        this.sendRead();
+      }, wait);
+  }
+
+  /** Tells the room the latest position read; with the socket down, the next `ready` marks it again. */
+  private sendRead(): void {
+    window.clearTimeout(this.readTimer);
+    this.readTimer = undefined;
+    const seq = this.readWanted;
+    if (seq <= this.lastReadSent || !this.frame({ type: "read", seq })) return;
+    this.lastReadSent = seq;
+    this.readSentAt = Date.now();
+  }
+
+  /** Everyone's positions as the server has them (a conversation, a `ready`): "seen by" after a reload. */
+  private noteReads(reads: readonly ReadPosition[]): void {
+    for (const r of reads) this.thread.noteRead(r.userId, r.lastReadSeq);
   }
 
   private reportTyping(active: boolean): void {

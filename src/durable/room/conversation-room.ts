@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ApiError, type RpcResult, rpcFailure } from "../../errors";
 import { describeError, log } from "../../log";
 import { CloseCode } from "../../protocol/close-codes";
-import { type ClientFrame, PING, PONG, type RoomEvent, parseClientFrame } from "../../protocol/frames";
+import { type ClientFrame, PING, PONG, parseClientFrame } from "../../protocol/frames";
 import type { Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
@@ -25,8 +25,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly state: RoomParts["state"];
   private readonly sockets: RoomParts["sockets"];
   private readonly alarms: RoomParts["alarms"];
-  private readonly presence: RoomParts["presence"];
-  private readonly typing: RoomParts["typing"];
+  private readonly signals: RoomParts["signals"];
   private readonly rate: RoomParts["rate"];
   private readonly allowances: RoomParts["allowances"];
   private readonly notifier: RoomParts["notifier"];
@@ -45,8 +44,7 @@ export class ConversationRoom extends DurableObject<Env> {
       state: this.state,
       sockets: this.sockets,
       alarms: this.alarms,
-      presence: this.presence,
-      typing: this.typing,
+      signals: this.signals,
       rate: this.rate,
       allowances: this.allowances,
       notifier: this.notifier,
@@ -86,6 +84,7 @@ export class ConversationRoom extends DurableObject<Env> {
         const others = this.state.activeMemberIds().filter((id) => id !== member.id);
         this.ctx.waitUntil(this.notifier.announceCreated(others));
         // D1's directory has the conversation and the creator's inbox lists it before the answer.
+        this.signals.persistReads();
         await Promise.all([this.outbox.flushForRest(), this.notifier.announceCreated([member.id])]);
       } else if (sent?.created) {
         await this.publisher.restWritten(member.id, true);
@@ -180,9 +179,10 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
+  /** A REST read is stored at once (it answers once D1 has it); the sockets hear of it with the window. */
   async markRead(userId: string, seq: number): Promise<RpcResult<void>> {
     return this.asMember(userId, async (member) => {
-      if (this.publisher.read(member, seq, null)) await this.publisher.restWritten(member.id, true);
+      if (this.signals.read(member, seq)) await this.publisher.restWritten(member.id, true);
     });
   }
 
@@ -252,13 +252,21 @@ export class ConversationRoom extends DurableObject<Env> {
       });
       const { id, lastSeq } = this.state;
       const missed = replay === null ? [] : [...replay.older, ...replay.recent()];
+      const replayedTo = since === null ? null : (missed.at(-1)?.seq ?? Math.min(since, lastSeq));
       sendWelcome(
         server,
-        { type: "ready", conversationId: id, lastSeq, online: this.presence.online() },
+        {
+          type: "ready",
+          conversationId: id,
+          lastSeq,
+          online: this.signals.online(),
+          reads: this.state.reads(),
+          replayedTo,
+        },
         missed,
         this.publisher.messageView,
       );
-      this.presence.arrived(server, member.id);
+      this.signals.arrived(member.id);
       return response;
     } catch (err) {
       if (err instanceof ApiError) return err.toResponse();
@@ -268,11 +276,11 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const attachment = admitFrame(this.sockets, ws, data, this.limits.maxFrameBytes, this.presence.departed);
+    const attachment = admitFrame(this.sockets, ws, data, this.limits.maxFrameBytes, this.signals.departed);
     if (!attachment) return;
     const member = this.state.members.get(attachment.userId);
     if (!member?.active) {
-      this.presence.departed(closeSocket(this.sockets, ws, CloseCode.notParticipant, "not a participant"));
+      this.signals.departed(closeSocket(this.sockets, ws, CloseCode.notParticipant, "not a participant"));
       return;
     }
     const frame = parseClientFrame(data);
@@ -312,12 +320,12 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.presence.departed(this.sockets.remove(ws));
+    this.signals.departed(this.sockets.remove(ws));
     replyToClose(ws, code);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.presence.departed(this.sockets.remove(ws));
+    this.signals.departed(this.sockets.remove(ws));
   }
 
   /**
@@ -340,15 +348,14 @@ export class ConversationRoom extends DurableObject<Env> {
         this.commits.accept(member.id, frame.body, frame.clientId, ws, frame.replyTo);
         return;
       case "typing":
-        if (!this.typing.allow(member.id, frame.active)) return;
-        this.rate.take(member.id);
-        this.sockets.broadcast(
-          JSON.stringify({ type: "typing", userId: member.id, active: frame.active } satisfies RoomEvent),
-          { exceptUser: member.id },
-        );
+        this.signals.typing(member.id, frame.active); // spends the rate when the change is told
+        return;
+      case "read":
+        // Capped at the latest committed seq; the open group is not committed early for it.
+        this.signals.read(member, frame.seq);
         return;
     }
-    // Edits, deletes and reads act on committed state: the open group is committed first.
+    // Edits, deletes and reactions act on committed state: the open group is committed first.
     this.publisher.commitOpen();
     switch (frame.type) {
       case "edit":
@@ -359,9 +366,6 @@ export class ConversationRoom extends DurableObject<Env> {
         if (changed) this.publisher.change(message, "message.deleted");
         break;
       }
-      case "read":
-        if (!this.publisher.read(member, frame.seq, ws)) return;
-        break;
       case "react":
         if (!this.reactions.apply(member.id, frame.messageId, frame.emoji, frame.active)) return;
         break;

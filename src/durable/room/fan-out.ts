@@ -59,6 +59,41 @@ export function fanOutGroup(
   });
 }
 
+/** One event of a signals window (signals.ts), serialized once; `exceptUser`'s sockets skip it. */
+export interface SignalEvent {
+  data: string;
+  exceptUser?: string;
+}
+
+/**
+ * A window's read positions, typing and presence changes: one frame per `?batch=1` socket (the
+ * same frame for every socket whose user is not excepted from an event), one frame per event for
+ * the others. O(sockets) sends per window, whatever the number of changes.
+ */
+export function fanOutSignals(audience: Audience, events: readonly SignalEvent[]): void {
+  if (events.length === 0) return;
+  const excepted = new Set<string>();
+  for (const e of events) if (e.exceptUser !== undefined) excepted.add(e.exceptUser);
+  let common: string | null = null;
+  const own = new Map<string, string>();
+  audience.each((ws, a) => {
+    if (!a.batch) {
+      for (const e of events) if (e.exceptUser !== a.userId && !safeSend(ws, e.data)) return false;
+      return true;
+    }
+    if (!excepted.has(a.userId)) {
+      common ??= joinFrame(events.map((e) => e.data));
+      return safeSend(ws, common);
+    }
+    let frame = own.get(a.userId);
+    if (frame === undefined) {
+      frame = joinFrame(events.flatMap((e) => (e.exceptUser === a.userId ? [] : [e.data])));
+      own.set(a.userId, frame);
+    }
+    return frame === "" || safeSend(ws, frame);
+  });
+}
+
 /** The events of a group one socket receives, in seq order (`ws` null: a socket that sent none). */
 function framesFor(events: readonly GroupEvent[], ws: WebSocket | null): string[] {
   const out: string[] = [];

@@ -3,7 +3,7 @@ import { newId, nowIso } from "../../ids";
 import { quoteBody } from "../../protocol/text";
 import type { QuoteFields } from "../../views";
 import type { RoomState } from "./state";
-import { type MemberRow, type RoomStorage, type StoredMessage, clientKey } from "./storage";
+import { type RoomStorage, type StoredMessage, clientKey } from "./storage";
 import type { RateWindow } from "./throttles";
 
 /** One send of a committed group, in the order it was accepted. */
@@ -38,9 +38,9 @@ const ROW_OVERHEAD_BYTES = 256;
 /**
  * The room's writes, all synchronous SQLite work on the room's own log. Sends are committed in
  * groups: frames that arrive before the group's timer fires are numbered, deduplicated (one query)
- * and stored (one statement) in one transaction, then acked and fanned out together. Edits,
- * deletes and reads act on committed state. Each write returns what it committed; telling the
- * sockets, the outbox and the inboxes is the caller's part.
+ * and stored (one statement) in one transaction, then acked and fanned out together. Edits and
+ * deletes act on committed state (read positions are signals.ts's). Each write returns what it
+ * committed; telling the sockets, the outbox and the inboxes is the caller's part.
  */
 export class GroupCommit {
   private pending: PendingSend[] = [];
@@ -175,22 +175,20 @@ export class GroupCommit {
     return group;
   }
 
+  /**
+   * Stores the messages and nothing per message beyond them. Sending implies having read everything
+   * up to one's own message: the senders' positions move in memory here (views and notices show it
+   * at once) and are stored with the next signals window (the room calls `Signals.sent`).
+   */
   private storeFresh(fresh: StoredMessage[]): void {
-    const readUpTo = new Map<string, number>();
-    for (const m of fresh) readUpTo.set(m.senderId, m.seq);
     this.store.transaction(() => {
       this.store.insertMessages(fresh);
-      // Sending implies having read everything up to one's own message.
-      for (const [userId, seq] of readUpTo) {
-        const member = this.state.members.get(userId);
-        if (member && member.lastReadSeq < seq) this.store.setLastRead(userId, seq);
-      }
       this.notices.markAll();
     });
     this.state.lastSeq += fresh.length;
-    for (const [userId, seq] of readUpTo) {
-      const member = this.state.members.get(userId);
-      if (member && member.lastReadSeq < seq) member.lastReadSeq = seq;
+    for (const m of fresh) {
+      const member = this.state.members.get(m.senderId);
+      if (member) this.state.moveRead(member, m.seq);
     }
   }
 
@@ -222,15 +220,6 @@ export class GroupCommit {
       this.store.extras.updateQuotes(updated.id, "", updated.deletedAt);
     });
     return { message: updated, changed: true };
-  }
-
-  /** Moves a member's read position forward (never back, never past the latest); returns it, or null. */
-  read(member: MemberRow, seq: number): number | null {
-    const target = Math.min(seq, this.state.lastSeq);
-    if (target <= member.lastReadSeq) return null;
-    this.store.setLastRead(member.id, target);
-    member.lastReadSeq = target;
-    return target;
   }
 
   private checkBody(raw: string): string {

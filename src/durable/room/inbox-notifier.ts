@@ -69,7 +69,8 @@ export class InboxNotifier {
   /** Marks these inboxes (or all) as due a notice, sent at the end of the current window. */
   queue(who: "all" | string[]): void {
     if (who === "all") this.markAll();
-    else this.markDue(who);
+    // Readers ride with a notice to everyone that is due and not built yet: no row per reader.
+    else if (!this.all || this.sending) this.markDue(who);
     // A large group waits longer between notices: at least 2 ms per member, so a 500-member room
     // makes at most one call per member per second however busy it is.
     const window = Math.max(this.settings.windowMs, who === "all" ? 2 * this.state.activeCount : 0);

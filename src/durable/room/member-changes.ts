@@ -3,7 +3,7 @@ import type { RoomEvent } from "../../protocol/frames";
 import type { SocketSet } from "../sockets";
 import type { InboxNotifier } from "./inbox-notifier";
 import type { Membership } from "./membership";
-import type { Presence } from "./presence";
+import type { Signals } from "./signals";
 import type { RoomState } from "./state";
 import type { MemberRow } from "./storage";
 import type { RateWindow } from "./throttles";
@@ -18,7 +18,7 @@ export class MemberChanges {
     private readonly membership: Membership,
     private readonly state: RoomState,
     private readonly sockets: SocketSet,
-    private readonly presence: Presence,
+    private readonly signals: Pick<Signals, "left">,
     private readonly notifier: InboxNotifier,
     /** The room's per-user write budget, shared with sends and reactions. */
     private readonly rate: RateWindow,
@@ -48,7 +48,7 @@ export class MemberChanges {
     const gone = this.membership.remove(by, userId);
     const why = gone.id === by.id ? "left the conversation" : "removed from the conversation";
     this.sockets.closeUser(gone.id, CloseCode.notParticipant, why);
-    this.presence.left(gone.id);
+    this.signals.left(gone.id);
     this.sockets.broadcast(
       JSON.stringify({ type: "participant.removed", userId: gone.id, by: by.id } satisfies RoomEvent),
     );

@@ -12,9 +12,9 @@ import { MemberChanges } from "./member-changes";
 import { Membership } from "./membership";
 import { Outbox } from "./outbox";
 import { OutboxLog } from "./outbox-log";
-import { Presence } from "./presence";
 import { Publisher } from "./publish";
 import { Reactions } from "./reactions";
+import { Signals } from "./signals";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
 import { RateWindow, TypingThrottle } from "./throttles";
@@ -83,7 +83,19 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     limits.openHistoryShards,
   );
   membership.recordLegacyShard();
-  const presence = new Presence(sockets, state);
+  const signals = new Signals({
+    state,
+    sockets,
+    store,
+    // Stored positions ride with the next D1 flush and inbox notice, once per window.
+    readsStored: (userIds) => {
+      outbox.queue();
+      notifier.queue(userIds);
+    },
+    typing: new TypingThrottle(limits.typingThrottleMs),
+    spend: (userId) => rate.take(userId),
+    windowMs: limits.receiptWindowMs,
+  });
   const commits = new GroupCommit(
     store,
     state,
@@ -103,12 +115,11 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     outbox,
     membership,
     historyReader: new RoomHistory(store, log, state, shardHistory(env, state)),
-    presence,
-    typing: new TypingThrottle(limits.typingThrottleMs),
+    signals,
     commits,
     reactions,
-    publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions),
-    changes: new MemberChanges(membership, state, sockets, presence, notifier, rate),
+    publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions, signals),
+    changes: new MemberChanges(membership, state, sockets, signals, notifier, rate),
     rate,
     allowances,
   };

@@ -6,12 +6,13 @@ import type { CommittedGroup, GroupCommit } from "./group-commit";
 import type { InboxNotifier } from "./inbox-notifier";
 import type { Outbox } from "./outbox";
 import type { Reactions } from "./reactions";
+import type { Signals } from "./signals";
 import type { SendInput, SendResult } from "./rpc-types";
 import type { RoomState } from "./state";
 import type { MemberRow, StoredMessage } from "./storage";
 
 /**
- * What follows a write of the room's messages or read positions, whoever made it (a REST call, a
+ * What follows a write of the room's messages, whoever made it (a REST call, a
  * socket frame, the group timer): the sockets hear it, the D1 outbox and the inbox notices are
  * queued, and a REST write waits until D1 and the writer's own inbox have it.
  */
@@ -23,6 +24,7 @@ export class Publisher {
     private readonly outbox: Outbox,
     private readonly notifier: InboxNotifier,
     private readonly reactions: Reactions,
+    private readonly signals: Signals,
   ) {}
 
   readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
@@ -48,6 +50,8 @@ export class Publisher {
     if (group.sends.length === 0) return;
     fanOutGroup(this.sockets, group, this.messageView);
     if (group.stored === 0) return;
+    // Sending implies having read up to one's own message: stored with the signals window.
+    for (const s of group.sends) if (s.created) this.signals.sent(s.message.senderId, s.message.seq);
     this.outbox.queue();
     this.notifier.queue("all");
   }
@@ -61,23 +65,14 @@ export class Publisher {
     return message;
   }
 
-  /** Moves a read position; tells the other sockets and the reader's inbox. False if it did not move. */
-  read(member: MemberRow, seq: number, from: WebSocket | null): boolean {
-    const at = this.commits.read(member, seq);
-    if (at === null) return false;
-    this.sockets.broadcast(JSON.stringify({ type: "read", userId: member.id, seq: at } satisfies RoomEvent), {
-      except: from ?? undefined,
-    });
-    this.notifier.queue([member.id]);
-    return true;
-  }
-
   /**
    * A REST write answers once D1 has it and, when it changed what the caller's inbox shows, once
    * their inbox has it too: a REST client reads its own writes. The others' inboxes hear it from
    * the coalesced notices.
    */
   async restWritten(userId: string, inboxChanged: boolean): Promise<void> {
+    // Read positions (the caller's, or a sender's implied one) are stored now, not with the window.
+    this.signals.persistReads();
     await Promise.all([this.outbox.flushForRest(), inboxChanged ? this.notifier.tellNow([userId]) : null]);
   }
 }

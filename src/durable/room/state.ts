@@ -1,6 +1,6 @@
 import { notFound } from "../../errors";
-import type { Conversation, Message, User } from "../../protocol/models";
-import { conversationView, messageView } from "../../views";
+import type { Conversation, Message, ReadPosition, User } from "../../protocol/models";
+import { conversationView, messageView, readPositions } from "../../views";
 import type { MemberRow, RoomMeta, RoomStorage, StoredMessage } from "./storage";
 
 /**
@@ -13,6 +13,8 @@ export class RoomState {
   members = new Map<string, MemberRow>();
   lastSeq = 0;
   private activeCountCache: number | null = null;
+  /** `reads` as every view and every `ready` carries it, until a position moves or membership changes. */
+  private readsCache: ReadPosition[] | null = null;
   private loading: Promise<void> | null = null;
 
   constructor(
@@ -49,6 +51,7 @@ export class RoomState {
   /** Re-reads the conversation and its members after storage changed them. */
   reload(): void {
     this.activeCountCache = null;
+    this.readsCache = null;
     this.meta = this.store.readMeta();
     this.members = new Map(this.store.members().map((m) => [m.id, m]));
     this.lastSeq = this.store.lastSeq();
@@ -93,6 +96,27 @@ export class RoomState {
     return this.activeCount <= this.presenceMaxMembers;
   }
 
+  /** Moves a member's read position in memory (forward only); storing it is the caller's part. */
+  moveRead(member: MemberRow, seq: number): boolean {
+    if (seq <= member.lastReadSeq) return false;
+    member.lastReadSeq = seq;
+    this.readsCache = null;
+    return true;
+  }
+
+  /**
+   * How far the members have read (see readPositions), at most PRESENCE_MAX_MEMBERS of them; built
+   * once per change, not per `ready` (2,000 sockets joining a room would sort the members 2,000 times).
+   */
+  reads(): ReadPosition[] {
+    if (this.readsCache === null) {
+      const active: MemberRow[] = [];
+      for (const m of this.members.values()) if (m.active) active.push(m);
+      this.readsCache = readPositions(this.meta?.kind ?? "group", active, this.presenceMaxMembers);
+    }
+    return this.readsCache;
+  }
+
   messageView(m: StoredMessage): Message {
     const quoted = m.replyTo ? this.members.get(m.replyTo.senderId) : undefined;
     return messageView(this.id, m, this.members.get(m.senderId), quoted);
@@ -113,7 +137,12 @@ export class RoomState {
       )
       .map(({ id, firstName, lastName, avatarUrl }) => ({ id, firstName, lastName, avatarUrl }));
     const participantCount = participants.length;
-    if (forInbox) participants = participants.slice(0, this.inboxParticipants);
+    let reads = this.reads();
+    if (forInbox) {
+      participants = participants.slice(0, this.inboxParticipants);
+      // Summarized like the participants: the furthest along (a direct conversation has two).
+      reads = reads.slice(0, this.inboxParticipants);
+    }
     return {
       id: this.id,
       kind: meta.kind,
@@ -125,6 +154,7 @@ export class RoomState {
       updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
       lastSeq: this.lastSeq,
       lastMessage: last ? this.messageView(last) : null,
+      reads,
     };
   }
 
@@ -147,6 +177,7 @@ export class RoomState {
       shared.participants,
       shared.lastMessage,
       member.lastReadSeq,
+      shared.reads,
       member.muted,
     );
   }

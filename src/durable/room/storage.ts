@@ -178,6 +178,25 @@ export class RoomStorage {
     this.sql.exec("UPDATE members SET last_read_seq = ?, read_dirty = 1 WHERE user_id = ?", seq, userId);
   }
 
+  /** Stores read positions that moved (forward only), flagged for the outbox: one statement. */
+  storeReads(rows: readonly { userId: string; lastReadSeq: number }[]): void {
+    const [only] = rows;
+    if (rows.length === 1 && only) {
+      this.sql.exec(
+        "UPDATE members SET last_read_seq = ?, read_dirty = 1 WHERE user_id = ? AND last_read_seq < ?",
+        only.lastReadSeq,
+        only.userId,
+        only.lastReadSeq,
+      );
+    } else if (rows.length > 1) {
+      this.sql.exec(
+        `UPDATE members SET last_read_seq = j.value ->> 1, read_dirty = 1 FROM json_each(?) AS j
+         WHERE members.user_id = j.value ->> 0 AND members.last_read_seq < j.value ->> 1`,
+        JSON.stringify(rows.map((r) => [r.userId, r.lastReadSeq])),
+      );
+    }
+  }
+
   lastSeq(): number {
     const row = this.sql.exec("SELECT MAX(seq) AS s FROM messages").toArray()[0];
     return num(row?.s);
