@@ -35,4 +35,25 @@ describe("batched frames", () => {
     }
     for (const s of [sender, batched, plain]) s.close();
   });
+
+  it("replays what a reconnecting ?batch=1 socket missed as one array after ready, one frame each to others", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const { conversation } = await startConversation(a.token, [b.user.id]);
+    const path = `/api/conversations/${conversation.id}/ws`;
+    const sender = await openSocket(`${path}?batch=1`, { token: a.token });
+    await sender.next(ofType("ready"));
+    for (let i = 1; i <= 5; i++) sender.send({ type: "send", body: `missed ${i}`, clientId: `r${i}` });
+    await sender.collect(ofType("ack"), 5);
+    const batched = await openSocket(`${path}?batch=1&since=2`, { token: b.token });
+    const plain = await openSocket(`${path}?since=2`, { token: b.token });
+    for (const s of [batched, plain]) {
+      expect(await s.next(ofType("ready"))).toMatchObject({ lastSeq: 5, replayedTo: 5 });
+      expect((await s.collect(ofType("message"), 3)).map((e) => e.message.seq)).toEqual([3, 4, 5]);
+    }
+    expect(batched.frames).toHaveLength(2);
+    expect(batched.frames[1]).toHaveLength(3);
+    expect(plain.frames).toHaveLength(4);
+    for (const s of [sender, batched, plain]) s.close();
+  });
 });

@@ -255,6 +255,7 @@ export class ConversationRoom extends DurableObject<Env> {
       const replayedTo = since === null ? null : (missed.at(-1)?.seq ?? Math.min(since, lastSeq));
       sendWelcome(
         server,
+        batch,
         {
           type: "ready",
           conversationId: id,

@@ -115,18 +115,20 @@ function sendFrame(ws: WebSocket, parts: string[]): boolean {
 
 /**
  * What a new socket receives before anything else: `ready`, then (with `since`) the messages it
- * missed, one event each.
+ * missed: one array frame for a `?batch=1` socket (a tab reopening in a busy room), else one
+ * frame each.
  */
 export function sendWelcome(
   ws: WebSocket,
+  batch: boolean,
   ready: Extract<RoomEvent, { type: "ready" }>,
   missed: readonly StoredMessage[],
   view: (m: StoredMessage) => Message,
 ): void {
   safeSend(ws, JSON.stringify(ready));
-  for (const m of missed) {
-    safeSend(ws, JSON.stringify({ type: "message", message: view(m) } satisfies RoomEvent));
-  }
+  const events = missed.map((m) => JSON.stringify({ type: "message", message: view(m) } satisfies RoomEvent));
+  if (batch) sendFrame(ws, events);
+  else for (const e of events) safeSend(ws, e);
 }
 
 /** An `error` event for one socket: a frame refused (with its clientId, for a send) or failed. */
