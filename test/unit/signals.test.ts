@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Membership } from "../../src/durable/room/membership";
 import { type SignalSockets, Signals } from "../../src/durable/room/signals";
 import type { RoomState } from "../../src/durable/room/state";
 import type { RoomStorage } from "../../src/durable/room/storage";
@@ -164,6 +165,21 @@ describe("signals: read receipts", () => {
       ]);
       await settle();
       expect(watcher.frames).toEqual([]);
+    });
+  });
+
+  it("keeps a position not stored yet when membership changes reload the members", async () => {
+    await withStorage(async (storage) => {
+      const watcher = peer(ann.id);
+      const { store, state, signals, writes, endWindow } = setup(storage, [watcher]);
+      withMessages(store, state, 8);
+      signals.read(member(state, bob.id), 8);
+      new Membership(store, state, 1000, () => undefined).add([person("u_dan", "Dan")]); // reloads
+      expect(member(state, bob.id).lastReadSeq).toBe(8);
+      endWindow();
+      await settle();
+      expect(writes).toEqual([[{ userId: bob.id, lastReadSeq: 8 }]]);
+      expect(watcher.events()).toEqual([{ type: "read", userId: bob.id, seq: 8 }]);
     });
   });
 

@@ -112,25 +112,34 @@ export class Signals {
 
   /** A socket was accepted (and counted): its user is news if it is their first. */
   arrived(userId: string): void {
-    const { state, sockets } = this.deps;
-    if (!state.presenceOn || sockets.countFor(userId) !== 1) return;
-    this.shownOnline ??= new Set(sockets.onlineUsers().filter((id) => id !== userId));
-    this.presenceChanged.add(userId);
-    this.schedule();
+    if (this.deps.sockets.countFor(userId) === 1) this.presenceMoved(userId, false);
   }
 
   /** A socket closed or was dropped (its attachment, if it was ours): news if it was the user's last. */
   readonly departed = (attachment: SocketAttachment | undefined): void => {
-    const { state, sockets } = this.deps;
-    if (!attachment || !state.presenceOn || sockets.countFor(attachment.userId) !== 0) return;
-    this.shownOnline ??= new Set([...sockets.onlineUsers(), attachment.userId]);
-    this.presenceChanged.add(attachment.userId);
-    this.schedule();
+    if (attachment && this.deps.sockets.countFor(attachment.userId) === 0)
+      this.presenceMoved(attachment.userId, true);
   };
 
   /** A member left the group (their sockets are closed already). */
   left(userId: string): void {
-    this.departed({ chat: 1, userId, tokenExp: 0, batch: false });
+    this.presenceMoved(userId, true);
+  }
+
+  /**
+   * A user's first socket opened or last one closed: told at the end of the window if it still
+   * holds then. `wasOnline`: what the room had told before, for the first change after a wake-up.
+   */
+  private presenceMoved(userId: string, wasOnline: boolean): void {
+    const { state, sockets } = this.deps;
+    if (!state.presenceOn) return;
+    if (this.shownOnline === null) {
+      this.shownOnline = new Set(sockets.onlineUsers());
+      if (wasOnline) this.shownOnline.add(userId);
+      else this.shownOnline.delete(userId);
+    }
+    this.presenceChanged.add(userId);
+    this.schedule();
   }
 
   private schedule(): void {

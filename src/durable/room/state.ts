@@ -48,12 +48,22 @@ export class RoomState {
     }
   }
 
-  /** Re-reads the conversation and its members after storage changed them. */
+  /**
+   * Re-reads the conversation and its members after storage changed them. Read positions that moved
+   * in memory and are not stored yet (signals.ts stores them per window) are kept: never backwards.
+   */
   reload(): void {
     this.activeCountCache = null;
     this.readsCache = null;
     this.meta = this.store.readMeta();
-    this.members = new Map(this.store.members().map((m) => [m.id, m]));
+    const before = this.members;
+    this.members = new Map(
+      this.store.members().map((m) => {
+        const held = before.get(m.id)?.lastReadSeq ?? 0;
+        if (held > m.lastReadSeq) m.lastReadSeq = held;
+        return [m.id, m];
+      }),
+    );
     this.lastSeq = this.store.lastSeq();
   }
 
