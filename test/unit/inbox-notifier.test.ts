@@ -102,6 +102,44 @@ describe("inbox notifier", () => {
     });
   });
 
+  it("lets a reader ride with a notice to everyone that is due, but not with one already under way", async () => {
+    await withStorage(async (storage) => {
+      const { notifier, commits, inboxes, clock, state, store, alarmFires } = setup(storage, 0);
+      commits.sendNow(ann.id, "one", null);
+      notifier.queue("all");
+      state.moveRead(state.requireMember(bob.id), 1);
+      notifier.queue([bob.id]);
+      expect(store.inboxPending()).toEqual([]); // no row of its own: the notice to all carries it
+      clock.advance(10);
+      await alarmFires();
+      expect(memberNotice(inboxes.received.get(bob.id)?.at(-1))).toMatchObject({ lastReadSeq: 1 });
+
+      // A read that arrives while the notices to everyone are being sent was not in them.
+      let open = (): void => undefined;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      const apply = inboxes.apply;
+      inboxes.apply = async (userId, notices) => {
+        await gate;
+        await apply(userId, notices);
+      };
+      commits.sendNow(ann.id, "two", null);
+      notifier.queue("all");
+      clock.advance(10);
+      const sending = alarmFires();
+      state.moveRead(state.requireMember(bob.id), 2);
+      notifier.queue([bob.id]);
+      open();
+      await sending;
+      expect(memberNotice(inboxes.received.get(bob.id)?.at(-1))).toMatchObject({ lastReadSeq: 1 });
+      expect(store.inboxPending()).toEqual([bob.id]);
+      clock.advance(10);
+      await alarmFires();
+      expect(memberNotice(inboxes.received.get(bob.id)?.at(-1))).toMatchObject({ lastReadSeq: 2 });
+    });
+  });
+
   it("waits at least 2 ms per member between notices of a large group", async () => {
     await withStorage(async (storage) => {
       const { notifier, alarmRequests, clock } = setup(storage, 1);

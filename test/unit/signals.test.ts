@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_SHARD } from "../../src/db/shards";
 import { Membership } from "../../src/durable/room/membership";
 import { type SignalSockets, Signals } from "../../src/durable/room/signals";
 import type { RoomState } from "../../src/durable/room/state";
@@ -174,7 +175,7 @@ describe("signals: read receipts", () => {
       const { store, state, signals, writes, endWindow } = setup(storage, [watcher]);
       withMessages(store, state, 8);
       signals.read(member(state, bob.id), 8);
-      new Membership(store, state, 1000, () => undefined).add([person("u_dan", "Dan")]); // reloads
+      new Membership(store, state, 1000, () => undefined, [DEFAULT_SHARD]).add([person("u_dan", "Dan")]); // reloads
       expect(member(state, bob.id).lastReadSeq).toBe(8);
       endWindow();
       await settle();
