@@ -4,7 +4,7 @@ import { conversations, participants, users } from "../../src/db/schema";
 import type { ShardAccess } from "../../src/db/shards";
 import { toUser } from "../../src/db/users";
 import { encodeCursor } from "../../src/durable/inbox/cursor";
-import type { ReactionCount, User } from "../../src/protocol/models";
+import type { Conversation, ReactionCount, User } from "../../src/protocol/models";
 import type { InboxPage } from "../../src/protocol/responses";
 import { type QuoteFields, conversationView, messageView } from "../../src/views";
 
@@ -172,7 +172,12 @@ export async function listInbox(
   };
 }
 
-/** An inbox page with its `reads` emptied, to compare with this reference (see above). */
+/** An inbox page with its `reads` emptied (and last, as here), to compare with this reference (see above). */
 export function withoutReads(page: InboxPage): InboxPage {
-  return { ...page, conversations: page.conversations.map((c) => ({ ...c, reads: [] })) };
+  const emptied = page.conversations.map((c) => {
+    const copy: Partial<Conversation> = { ...c };
+    delete copy.reads;
+    return { ...copy, reads: [] } as Conversation;
+  });
+  return { ...page, conversations: emptied };
 }

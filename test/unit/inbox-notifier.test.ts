@@ -115,9 +115,9 @@ describe("inbox notifier", () => {
       expect(memberNotice(inboxes.received.get(bob.id)?.at(-1))).toMatchObject({ lastReadSeq: 1 });
 
       // A read that arrives while the notices to everyone are being sent was not in them.
-      let open = (): void => undefined;
+      const opener: { open?: () => void } = {};
       const gate = new Promise<void>((resolve) => {
-        open = resolve;
+        opener.open = resolve;
       });
       const apply = inboxes.apply;
       inboxes.apply = async (userId, notices) => {
@@ -130,7 +130,7 @@ describe("inbox notifier", () => {
       const sending = alarmFires();
       state.moveRead(state.requireMember(bob.id), 2);
       notifier.queue([bob.id]);
-      open();
+      opener.open?.();
       await sending;
       expect(memberNotice(inboxes.received.get(bob.id)?.at(-1))).toMatchObject({ lastReadSeq: 1 });
       expect(store.inboxPending()).toEqual([bob.id]);
