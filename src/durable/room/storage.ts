@@ -174,10 +174,6 @@ export class RoomStorage {
     this.sql.exec("UPDATE members SET muted = ?, member_dirty = 1 WHERE user_id = ?", muted ? 1 : 0, userId);
   }
 
-  setLastRead(userId: string, seq: number): void {
-    this.sql.exec("UPDATE members SET last_read_seq = ?, read_dirty = 1 WHERE user_id = ?", seq, userId);
-  }
-
   /** Stores read positions that moved (forward only), flagged for the outbox: one statement. */
   storeReads(rows: readonly { userId: string; lastReadSeq: number }[]): void {
     const [only] = rows;
