@@ -1,3 +1,6 @@
+import { env } from "cloudflare:workers";
+import { type Metrics, metricsFrom } from "./observability/metrics";
+
 /**
  * Structured JSON logs (Workers Logs indexes the fields). Every line passes through `redact`:
  * whatever a caller passes, and whatever a failing library puts in an error message (drizzle
@@ -13,6 +16,22 @@ export function log(
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);
+  if (level !== "info") {
+    const conversationId = typeof fields.conversationId === "string" ? fields.conversationId : undefined;
+    failures().failure(event, level, conversationId);
+  }
+}
+
+let counter: Metrics | undefined;
+
+/**
+ * Every warning and error is also counted (a `failure` data point per event, README "Operations"),
+ * wherever it is logged from: through the Worker's bindings, which are the same for every request
+ * and object of this deployment.
+ */
+function failures(): Metrics {
+  counter ??= metricsFrom(env);
+  return counter;
 }
 
 /** The name and message of an unknown thrown value (and of its cause), without a stack. */
@@ -45,8 +64,39 @@ const SCRUBS: readonly [RegExp, string][] = [
   [/[^\s@"'<>()[\],;:]+@[^\s@"'<>()[\],;:]+\.[^\s@"'<>()[\],;:]+/g, "[email]"],
 ];
 
+/**
+ * SQLite's message inside a D1 error ("D1_ERROR: <message>: SQLITE_<CODE> (extended: …)", and the
+ * same without the prefix as its cause). SQLite's own messages name tables, columns and
+ * constraints, never values; but a trigger's RAISE text is any expression, and can echo the row it
+ * refused (an email, a password hash, a message body). So the message stays only when it is one of
+ * SQLite's fixed forms; otherwise it is withheld and the code kept.
+ */
+const SQLITE_MESSAGE = /([^\n]*?): (SQLITE_[A-Z_]+(?: \(extended: SQLITE_[A-Z_]+\))?)/g;
+const IDENT = String.raw`[\w.]+`;
+const FIXED_SQLITE_MESSAGE = new RegExp(
+  [
+    String.raw`(?:D1_ERROR: )?(?:UNIQUE|NOT NULL|CHECK|FOREIGN KEY|PRIMARY KEY) constraint failed(?:: ${IDENT}(?:, ${IDENT})*)?`,
+    String.raw`(?:D1_ERROR: )?no such (?:table|column|index|trigger|function|savepoint): ${IDENT}`,
+    String.raw`(?:D1_ERROR: )?table ${IDENT} has no column named \w+`,
+    String.raw`(?:D1_ERROR: )?(?:database (?:table )?is locked|database or disk is full|disk I/O error|interrupted|too many SQL variables|string or blob too big|datatype mismatch|out of memory)`,
+  ]
+    .map((form) => `^${form}$`)
+    .join("|"),
+);
+
+function withholdSqliteMessages(text: string): string {
+  return text.replace(SQLITE_MESSAGE, (whole: string, message: string, code: string) => {
+    const start = message.lastIndexOf("D1_ERROR: ");
+    const own = start >= 0 ? message.slice(start) : message;
+    if (FIXED_SQLITE_MESSAGE.test(own)) return whole;
+    const before = start >= 0 ? message.slice(0, start) : "";
+    return `${before}${start >= 0 ? "D1_ERROR: " : ""}[database message withheld]: ${code}`;
+  });
+}
+
 function scrub(text: string): string {
   let out = text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}…` : text;
+  out = withholdSqliteMessages(out);
   for (const [pattern, replacement] of SCRUBS) out = out.replace(pattern, replacement);
   return out;
 }

@@ -1,8 +1,12 @@
 /**
- * Write costs as Analytics Engine data points (binding METRICS), so production shows what the
- * benchmark measures (test/bench/metrics.mjs reads the same shapes from its local sink):
- *   d1_batch       blobs [event, label]  doubles [statements, rowsWritten]  indexes [conversationId]
- *   storage_write  blobs [event, label]  doubles [rowsWritten]
+ * Counters as Analytics Engine data points (binding METRICS; README, "Operations"), so production
+ * shows what the benchmark measures (test/bench/metrics.mjs reads the same shapes from its sink):
+ *   d1_batch       blobs [event, label]          doubles [statements, rowsWritten]  indexes [conversationId]
+ *   storage_write  blobs [event, label]          doubles [rowsWritten]
+ *   message        blobs [event]                 doubles [messagesStored]           indexes [conversationId]
+ *   socket         blobs [event, object, change] doubles [1]
+ *   outbox_lag     blobs [event, "history"]      doubles [lagMs, rows]              indexes [conversationId]
+ *   failure        blobs [event, logEvent, level] doubles [1]                       indexes [conversationId or ""]
  * rowsWritten is what the platform reports (D1's `meta.rows_written`, a SQL cursor's
  * `rowsWritten`), indexes included: it is what is billed and what fills a database. Without the
  * binding every call is a no-op. A data point is never awaited and never fails a write.
@@ -12,9 +16,25 @@ export interface Metrics {
   d1Batch(label: string, conversationId: string, statements: number, results: readonly D1Result[]): void;
   /** One write transaction of an object's own SQLite storage. */
   storageWrite(label: string, rowsWritten: number): void;
+  /** A committed group of sends that stored `count` new messages. */
+  messages(conversationId: string, count: number): void;
+  /** A socket accepted, or gone, on a conversation's object ("room") or a user's ("inbox"). */
+  socket(object: "room" | "inbox", change: "open" | "close"): void;
+  /** A history batch the shard took: how long its oldest row had waited since it changed, and its rows. */
+  outboxLag(conversationId: string, lagMs: number, rows: number): void;
+  /** A warning or error that was logged (src/log.ts), by its event. */
+  failure(event: string, level: "warn" | "error", conversationId: string | undefined): void;
 }
 
-export const NO_METRICS: Metrics = { d1Batch: () => undefined, storageWrite: () => undefined };
+const nothing = () => undefined;
+export const NO_METRICS: Metrics = {
+  d1Batch: nothing,
+  storageWrite: nothing,
+  messages: nothing,
+  socket: nothing,
+  outboxLag: nothing,
+  failure: nothing,
+};
 
 /** The dataset's limit on an index (Analytics Engine limits: 96 bytes). */
 const INDEX_MAX_CHARS = 96;
@@ -42,6 +62,26 @@ export function metricsFrom(env: { METRICS?: AnalyticsEngineDataset | undefined 
     },
     storageWrite(label, rowsWritten) {
       write({ blobs: ["storage_write", label], doubles: [rowsWritten] });
+    },
+    messages(conversationId, count) {
+      write({ blobs: ["message"], doubles: [count], indexes: [conversationId.slice(0, INDEX_MAX_CHARS)] });
+    },
+    socket(object, change) {
+      write({ blobs: ["socket", object, change], doubles: [1] });
+    },
+    outboxLag(conversationId, lagMs, rows) {
+      write({
+        blobs: ["outbox_lag", "history"],
+        doubles: [lagMs, rows],
+        indexes: [conversationId.slice(0, INDEX_MAX_CHARS)],
+      });
+    },
+    failure(event, level, conversationId) {
+      write({
+        blobs: ["failure", event, level],
+        doubles: [1],
+        indexes: [(conversationId ?? "").slice(0, INDEX_MAX_CHARS)],
+      });
     },
   };
 }

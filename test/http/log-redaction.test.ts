@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { hashPassword } from "../../src/auth/password";
-import { log } from "../../src/log";
+import { log, redact } from "../../src/log";
 import { type TestUser, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { until } from "../helpers/wait";
 import { call } from "../helpers/call";
@@ -19,18 +19,20 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** Runs `fn` while D1 refuses every `event` on `table` (a trigger raising an error). */
+/**
+ * Runs `fn` while D1 refuses every `event` on `table`: a trigger raising an error whose text is the
+ * SQL expression `raise` (which may echo the refused row's values, as `NEW.column`).
+ */
 async function whileD1Refuses<T>(
   table: string,
   event: "INSERT" | "UPDATE",
   fn: () => Promise<T>,
   db: D1Database = env.DB,
+  raise = "'injected failure'",
 ): Promise<T> {
   const name = `inject_${table}_${event.toLowerCase()}`;
   await db
-    .prepare(
-      `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(FAIL, 'injected failure'); END`,
-    )
+    .prepare(`CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(FAIL, ${raise}); END`)
     .run();
   try {
     return await fn();
@@ -117,8 +119,9 @@ describe("database failures in the log", () => {
     expect(res.status).toBe(500);
     expect(lines.map((l) => JSON.parse(l).event)).toContain("unhandled_error");
     expectClean(lines, [email, password, firstName]);
-    // What went wrong is still there: the driver's own message, carried as the cause.
-    expect(lines.join("\n")).toContain("injected failure");
+    // What went wrong is still there: the driver's error code, carried as the cause (the trigger's
+    // own text is withheld: see the next test).
+    expect(lines.join("\n")).toContain("SQLITE_CONSTRAINT_TRIGGER");
   });
 
   it("a profile update that fails logs none of the new values or the account's email", async () => {
@@ -160,5 +163,73 @@ describe("database failures in the log", () => {
         .first<{ n: number }>();
       return row?.n === 1;
     });
+  });
+
+  it("a D1 error that echoes the refused row (email, password hash) logs none of its values", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const email = `echoed-${tag}@example.com`;
+    const password = `pw-${tag}-echoed`;
+    const { result: res, lines } = await captureLogs(() =>
+      whileD1Refuses(
+        "users",
+        "INSERT",
+        () =>
+          call("POST", "/api/auth/register", {
+            body: { email, password, firstName: `Echo${tag}`, lastName: "Row" },
+          }),
+        env.DB,
+        "'refused ' || NEW.email || ' ' || NEW.password_hash || ' ' || NEW.first_name",
+      ),
+    );
+    expect(res.status).toBe(500);
+    expectClean(lines, [email, password, `echoed-${tag}`, `Echo${tag}`]);
+    const failure = lines.find((l) => l.includes("unhandled_error")) ?? "";
+    expect(failure).toContain("[database message withheld]");
+    expect(failure).toContain("SQLITE_CONSTRAINT_TRIGGER");
+  });
+
+  it("a shard that echoes a message's body in its error logs no body, and the copy arrives once it recovers", async () => {
+    const a: TestUser = await registerUser("Echo", "Sender");
+    const b: TestUser = await registerUser("Echo", "Reader");
+    const { conversation } = await startConversation(a.token, [b.user.id]);
+    const body = `an echoed private body ${crypto.randomUUID()}`;
+    const shard = await historyDbOf(conversation.id);
+    const { lines } = await captureLogs((seen) =>
+      whileD1Refuses(
+        "messages",
+        "INSERT",
+        async () => {
+          await sendMessage(a.token, conversation.id, body);
+          await until("the failed D1 copy to be logged", () =>
+            seen.some((l) => l.includes("d1_mirror_failed")),
+          );
+        },
+        shard,
+        "'refused ' || NEW.body || ' from ' || NEW.sender_id",
+      ),
+    );
+    expectClean(lines, [body, "an echoed private body", a.token, a.user.email]);
+    const failed = lines.find((l) => l.includes("d1_mirror_failed")) ?? "";
+    expect(JSON.parse(failed)).toMatchObject({ level: "warn", conversationId: conversation.id });
+    expect(failed).toContain("[database message withheld]");
+    await until("the D1 copy after recovery", async () => {
+      const row = await shard
+        .prepare("SELECT count(*) AS n FROM messages WHERE body = ?")
+        .bind(body)
+        .first<{ n: number }>();
+      return row?.n === 1;
+    });
+  });
+
+  it("keeps SQLite's fixed messages, which name tables and columns, never values", () => {
+    const kept = [
+      "D1_ERROR: NOT NULL constraint failed: users.first_name: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_NOTNULL)",
+      "UNIQUE constraint failed: users.email_normalized: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)",
+      "D1_ERROR: no such table: messages: SQLITE_ERROR",
+    ];
+    for (const text of kept) expect(redact(text)).toBe(text);
+    expect(
+      redact("D1_ERROR: refused a@b.example pbkdf2: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_TRIGGER)"),
+    ).toBe("D1_ERROR: [database message withheld]: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_TRIGGER)");
   });
 });

@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { mirrorHistory, HistoryBatchBuilder } from "../../src/db/mirror";
 import { DEFAULT_SHARD, shardDb } from "../../src/db/shards";
 import { GroupCommit } from "../../src/durable/room/group-commit";
 import { RoomStorage } from "../../src/durable/room/storage";
 import { RateWindow } from "../../src/durable/room/throttles";
 import { newId } from "../../src/ids";
+import { log } from "../../src/log";
 import { metricsFrom } from "../../src/observability/metrics";
+import { captureLogs } from "../helpers/logs";
 import { person, roomWith, withStorage } from "./support";
 
 /** An Analytics Engine dataset that keeps the points written to it. */
@@ -14,6 +16,10 @@ function recordingDataset(): { dataset: AnalyticsEngineDataset; points: Analytic
   const points: AnalyticsEngineDataPoint[] = [];
   return { dataset: { writeDataPoint: (p) => void (p && points.push(p)) }, points };
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe("write metrics", () => {
   it("writes nothing without a METRICS binding", () => {
@@ -26,7 +32,7 @@ describe("write metrics", () => {
     const builder = new HistoryBatchBuilder(65_536, 100);
     const id = newId("c");
     const at = new Date().toISOString();
-    // The default layout's shard is the directory database, whose messages refer to its rows.
+    // The message's sender and conversation exist in the directory, as they would.
     await env.DB.batch([
       env.DB.prepare(
         "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at) VALUES ('u_metrics', 'm@example.com', 'x', 'M', 'T', ?) ON CONFLICT DO NOTHING",
@@ -83,5 +89,21 @@ describe("write metrics", () => {
       // Three messages with their index entries, and the sender's read position.
       expect(points[0]?.doubles?.[0]).toBeGreaterThanOrEqual(4);
     });
+  });
+
+  it("counts every warning and error that is logged as a failure point of its event, and nothing else", async () => {
+    const written: AnalyticsEngineDataPoint[] = [];
+    vi.spyOn(env.METRICS, "writeDataPoint").mockImplementation(
+      (point) => void (point && written.push(point)),
+    );
+    await captureLogs(async () => {
+      log("warn", "probe_warning", { conversationId: "c_probe", shard: "HISTORY_0" });
+      log("error", "probe_error", { requestId: "r1" });
+      log("info", "probe_info", { conversationId: "c_probe" });
+    });
+    expect(written).toEqual([
+      { blobs: ["failure", "probe_warning", "warn"], doubles: [1], indexes: ["c_probe"] },
+      { blobs: ["failure", "probe_error", "error"], doubles: [1], indexes: [""] },
+    ]);
   });
 });
