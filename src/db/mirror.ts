@@ -71,6 +71,8 @@ export interface HistoryBatch {
   reactionCount: number;
   /** UTF-8 bytes of both parameters: what the batch costs against D1's limits. */
   bytes: number;
+  /** When its oldest message row last changed (created, edited or deleted), ms; null without one. */
+  oldestChangeMs: number | null;
 }
 
 const jsonBytes = (json: string | null): number => (json === null ? 0 : utf8Length(json));
@@ -88,6 +90,7 @@ export class HistoryBatchBuilder {
   private readonly reads: string[] = [];
   private readonly reactions: string[] = [];
   private bytes = 0;
+  private oldestChangeMs: number | null = null;
 
   constructor(
     private readonly maxBytes: number,
@@ -112,7 +115,10 @@ export class HistoryBatchBuilder {
       replyTo: m.replyTo ?? null,
       reactions: m.reactions && m.reactions.length > 0 ? m.reactions : null,
     });
-    return this.add(this.messages, json);
+    if (!this.add(this.messages, json)) return false;
+    const changed = Date.parse(m.deletedAt ?? m.editedAt ?? m.createdAt);
+    if (this.oldestChangeMs === null || changed < this.oldestChangeMs) this.oldestChangeMs = changed;
+    return true;
   }
 
   addRead(r: MirroredRead): boolean {
@@ -148,6 +154,7 @@ export class HistoryBatchBuilder {
       readCount: this.reads.length,
       reactionCount: this.reactions.length,
       bytes: jsonBytes(messagesJson) + jsonBytes(readsJson) + jsonBytes(reactionsJson),
+      oldestChangeMs: this.oldestChangeMs,
     };
   }
 }
@@ -238,4 +245,8 @@ export async function mirrorHistory(
   }
   if (statements.length === 0) return;
   metrics.d1Batch("history", conversationId, statements.length, await shard.batch(statements));
+  if (batch.oldestChangeMs !== null) {
+    const rows = batch.messageCount + batch.readCount + batch.reactionCount;
+    metrics.outboxLag(conversationId, Math.max(0, Date.now() - batch.oldestChangeMs), rows);
+  }
 }

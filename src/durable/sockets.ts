@@ -147,7 +147,11 @@ export class SocketSet {
   /** Open sockets per user, kept with the set so presence checks are O(1) in a crowded room. */
   private perUser = new Map<string, number>();
 
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    /** Told when a socket is accepted ("open") and when one is gone ("close"), once each: the counters. */
+    private readonly onChange: (change: "open" | "close") => void = () => undefined,
+  ) {}
 
   private all(): Map<WebSocket, SocketAttachment> {
     if (!this.sockets) {
@@ -177,15 +181,19 @@ export class SocketSet {
     return a;
   }
 
+  /** A socket just accepted (the rebuild after a wake-up may have found it already: tracked once). */
   add(ws: WebSocket, a: SocketAttachment): void {
     this.all();
     this.untrack(ws);
     this.track(ws, a);
+    this.onChange("open");
   }
 
   remove(ws: WebSocket): SocketAttachment | undefined {
     this.all();
-    return this.untrack(ws) ?? readAttachment(ws) ?? undefined;
+    const tracked = this.untrack(ws);
+    if (tracked) this.onChange("close");
+    return tracked ?? readAttachment(ws) ?? undefined;
   }
 
   get(ws: WebSocket): SocketAttachment | undefined {

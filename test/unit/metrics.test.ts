@@ -55,14 +55,18 @@ describe("write metrics", () => {
     }
     builder.addRead({ userId: "u_metrics", lastReadSeq: 3 });
     await mirrorHistory(shardDb(env, DEFAULT_SHARD), id, builder.build()!, metrics);
-    expect(points).toHaveLength(1);
-    const [point] = points;
+    expect(points.map((p) => p.blobs?.[0])).toEqual(["d1_batch", "outbox_lag"]);
+    const [point, lag] = points;
     expect(point?.blobs).toEqual(["d1_batch", "history"]);
     expect(point?.indexes).toEqual([id]);
     const [statements, rows] = point?.doubles ?? [];
     expect(statements).toBe(2);
     // Three messages and a read position, each with its index entries: D1 counts every row it wrote.
     expect(rows).toBeGreaterThanOrEqual(4);
+    // The batch's lag: how long its oldest message waited (written just now), and its four rows.
+    expect(lag).toMatchObject({ blobs: ["outbox_lag", "history"], indexes: [id] });
+    expect(lag?.doubles?.[0]).toBeGreaterThanOrEqual(0);
+    expect(lag?.doubles?.[1]).toBe(4);
   });
 
   it("reports one storage write per turn, with the rows the room's SQLite statements wrote", async () => {

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { limitsFrom } from "../../config";
+import { metricsFrom } from "../../observability/metrics";
 import { type InboxEvent, PING, PONG } from "../../protocol/frames";
 import type { PushSubscriptionInput } from "../../protocol/push";
 import { SocketSet, acceptSocket, admitFrame, replyToClose, safeSend, upgradeCaller } from "../sockets";
@@ -34,7 +35,7 @@ export class UserInbox extends DurableObject<Env> {
     super(ctx, env);
     migrateInbox(ctx.storage);
     const userId = ctx.id.name ?? "";
-    this.sockets = new SocketSet(ctx);
+    this.sockets = new SocketSet(ctx, (change) => metricsFrom(env).socket("inbox", change));
     this.rows = new InboxRows(ctx.storage);
     this.budgets = new Budgets(ctx.storage.sql, limitsFrom(env).userBudgets);
     this.alarms = new InboxAlarm(ctx.storage);

@@ -57,6 +57,8 @@ export class GroupCommit {
     private readonly onGroupDue: () => void,
     /** STORAGE_BATCH_MAX_BYTES: the most message bytes one group stores in one transaction. */
     private readonly maxGroupBytes = Number.POSITIVE_INFINITY,
+    /** Told how many new messages each commit stored (the `message` counter). */
+    private readonly onStored: (count: number) => void = () => undefined,
   ) {}
 
   /**
@@ -142,7 +144,10 @@ export class GroupCommit {
       sends.push({ message, created: true, clientId: p.clientId, from: p.from });
       if (key !== null) known.set(key, message); // the same clientId twice in one group
     }
-    if (fresh.length > 0) this.storeFresh(fresh);
+    if (fresh.length > 0) {
+      this.storeFresh(fresh);
+      this.onStored(fresh.length);
+    }
     return { sends, stored: fresh.length };
   }
 

@@ -170,4 +170,5 @@ const EMPTY: HistoryBatch = {
   readCount: 0,
   reactionCount: 0,
   bytes: 0,
+  oldestChangeMs: null,
 };

@@ -29,7 +29,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
   const metrics = metricsFrom(env);
   const store = new RoomStorage(ctx.storage, metrics);
   const state = new RoomState(ctx.id.name ?? "", store, limits.presenceMaxMembers, limits.inboxParticipants);
-  const sockets = new SocketSet(ctx);
+  const sockets = new SocketSet(ctx, (change) => metrics.socket("room", change));
   // One frame budget per user: sends, edits, deletes, reactions, group changes and failed frames.
   const rate = new RateWindow(limits.messageRatePer10s, limits.messageRateWindowMs);
   const { messages: messageBudget, messageBytes: bytesBudget } = limits.userBudgets;
@@ -104,6 +104,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     notifier,
     onGroupDue,
     limits.storageBatchMaxBytes,
+    (count) => metrics.messages(state.id, count),
   );
   const reactions = new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage);
   return {
