@@ -40,6 +40,13 @@ function bindingsOf(config) {
     ratelimits: byName(config.ratelimits, "name", "namespace_id"),
     objects: byName(config.durable_objects?.bindings, "name", "class_name"),
     queues: byName(config.queues?.producers, "binding", "queue"),
+    // A consumer has no binding name: keyed by its position, naming its queue and dead-letter queue.
+    consumers: Object.fromEntries(
+      (config.queues?.consumers ?? []).map((c, i) => [
+        `consumer ${i}`,
+        [c.queue, c.dead_letter_queue].filter(Boolean).join(" → "),
+      ]),
+    ),
   };
 }
 
@@ -97,6 +104,9 @@ for (const [env, config] of configs) {
     ...Object.values(bindings.datasets).map((name) => ["dataset", name]),
     ...Object.values(bindings.ratelimits).map((id) => ["rate-limit namespace", id]),
     ...Object.values(bindings.queues).map((name) => ["queue", name]),
+    ...(config.queues?.consumers ?? []).flatMap((c) =>
+      [c.queue, c.dead_letter_queue].filter(Boolean).map((name) => ["consumed queue", name]),
+    ),
   ];
   for (const [kind, name] of resources) {
     const key = `${kind} ${name}`;

@@ -2,9 +2,10 @@
 // migrations (src/cli/d1-migrate.mjs), then starts `wrangler dev` (which builds the web client
 // itself, wrangler.toml's [build]). Arguments are passed on to `wrangler dev`.
 //
-// wrangler dev loads from .dev.vars only the secrets wrangler.toml lists as required (JWT_SECRET);
-// the optional ones (the server API's keys, the VAPID pair) are passed here as --var, so the local
-// server has push and the server API on, as a deployment with those secrets set would.
+// wrangler dev loads from .dev.vars only the names wrangler.toml knows (its vars, and the secrets it
+// lists as required: JWT_SECRET); every other entry, the optional secrets (the server API's keys,
+// the VAPID pair), is passed here as --var, so the local server has push and the server API on, as
+// a deployment with those secrets set would.
 
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -13,19 +14,20 @@ import { ensureDevVars } from "./dev-vars.mjs";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-const OPTIONAL_SECRETS = ["SERVER_API_KEYS", "VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"];
 
 const vars = ensureDevVars();
+const { unstable_readConfig } = await import("wrangler");
+const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml") });
+const known = new Set([...Object.keys(config.vars ?? {}), ...(config.secrets?.required ?? [])]);
 const migrate = spawnSync(process.execPath, [join(ROOT, "src/cli/d1-migrate.mjs"), "--local"], {
   cwd: ROOT,
   stdio: "inherit",
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const optional = OPTIONAL_SECRETS.filter((name) => vars[name]).flatMap((name) => [
-  "--var",
-  `${name}:${vars[name]}`,
-]);
+const optional = Object.entries(vars)
+  .filter(([name, value]) => value && !known.has(name))
+  .flatMap(([name, value]) => ["--var", `${name}:${value}`]);
 const dev = spawn(process.execPath, [WRANGLER, "dev", ...optional, ...process.argv.slice(2)], {
   cwd: ROOT,
   stdio: "inherit",
