@@ -14,6 +14,7 @@ import { inboxRoutes } from "./routes/inbox";
 import { serverRoutes } from "./routes/server";
 import { ticketRoutes } from "./routes/tickets";
 import { pushRoutes } from "./routes/push";
+import { searchRoutes } from "./routes/search";
 import { userRoutes } from "./routes/users";
 import { SECURITY_HEADERS } from "./security-headers";
 
@@ -65,6 +66,7 @@ app.route("/api/inbox", inboxRoutes);
 app.route("/api/ws-ticket", ticketRoutes);
 app.route("/api/server", serverRoutes);
 app.route("/api/push", pushRoutes);
+app.route("/api/search", searchRoutes);
 app.route("/api", docsRoutes);
 
 app.notFound((c) => {

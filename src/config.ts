@@ -41,6 +41,9 @@ export interface Limits {
   restMirrorWaitMs: number;
   userSearchMaxChars: number;
   userSearchPageMax: number;
+  /** Message search (GET /api/search): the longest `q`, and the most results one page lists. */
+  messageSearchMaxChars: number;
+  messageSearchPageMax: number;
   /** Refresh renews an own token until this long after its sign-in (`auth_time`). */
   sessionMaxSeconds: number;
   externalJwksCacheSeconds: number;
@@ -114,6 +117,8 @@ type Vars = Pick<
   | "REST_MIRROR_WAIT_MS"
   | "USER_SEARCH_MAX_CHARS"
   | "USER_SEARCH_PAGE_MAX"
+  | "MESSAGE_SEARCH_MAX_CHARS"
+  | "MESSAGE_SEARCH_PAGE_MAX"
   | "SESSION_MAX_SECONDS"
   | "EXTERNAL_JWKS_CACHE_SECONDS"
   | "EXTERNAL_JWKS_COOLDOWN_SECONDS"
@@ -199,6 +204,8 @@ export function limitsFrom(env: Vars): Limits {
     restMirrorWaitMs: int(env.REST_MIRROR_WAIT_MS, 2000),
     userSearchMaxChars: int(env.USER_SEARCH_MAX_CHARS, 100, 1),
     userSearchPageMax: int(env.USER_SEARCH_PAGE_MAX, 50, 1),
+    messageSearchMaxChars: int(env.MESSAGE_SEARCH_MAX_CHARS, 200, 1),
+    messageSearchPageMax: int(env.MESSAGE_SEARCH_PAGE_MAX, 50, 1),
     sessionMaxSeconds: int(env.SESSION_MAX_SECONDS, 2_592_000, 1),
     externalJwksCacheSeconds: int(env.EXTERNAL_JWKS_CACHE_SECONDS, 600),
     externalJwksCooldownSeconds: int(env.EXTERNAL_JWKS_COOLDOWN_SECONDS, 30),

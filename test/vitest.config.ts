@@ -134,6 +134,18 @@ export default defineConfig({
         },
         d1: ["SHARD_A", "SHARD_B"],
       }),
+      // Message search over two history shards besides the directory (results merged across them),
+      // with retention on (its deletes leave the index too).
+      await project({
+        name: "search",
+        include: ["search/**/*.test.ts"],
+        vars: {
+          ...RELAXED,
+          HISTORY_SHARDS: "SHARD_A,SHARD_B",
+          RETENTION_DAYS: "30",
+        },
+        d1: ["SHARD_A", "SHARD_B"],
+      }),
       // The room's limits, each set small enough to be reached through the public API.
       await project({
         name: "limits",

@@ -1,3 +1,4 @@
+import type { SearchConversation } from "../../protocol/search";
 import { type InboxCursor, encodeCursor } from "./cursor";
 import { type InboxNotice, type InboxState, conversationFrame, removedFrame } from "./notice";
 
@@ -133,6 +134,26 @@ export class InboxRows {
     const last = shown[shown.length - 1];
     const next = rows.length > limit && last ? encodeCursor(last.updated_at, last.conversation_id) : null;
     return `{"conversations":[${shown.map((r) => r.conversation).join(",")}],"nextCursor":${JSON.stringify(next)}}`;
+  }
+
+  /**
+   * The conversations the user is in, listed or hidden (a hidden direct conversation is still
+   * theirs), never one they left: what their message search covers. With `conversationId`, that
+   * one only, if it is theirs.
+   */
+  scope(conversationId: string | null): SearchConversation[] {
+    type Row = { conversation_id: string; kind: string | null; title: string | null };
+    const columns = "SELECT conversation_id, kind, title FROM conversations WHERE state <> 'left'";
+    const rows = (
+      conversationId === null
+        ? this.sql.exec<Row>(columns)
+        : this.sql.exec<Row>(`${columns} AND conversation_id = ?`, conversationId)
+    ).toArray();
+    return rows.map((r) => ({
+      id: r.conversation_id,
+      kind: r.kind === "direct" ? "direct" : "group",
+      title: r.title,
+    }));
   }
 
   readFlag(key: string): string | null {

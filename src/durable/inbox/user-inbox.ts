@@ -3,6 +3,7 @@ import { limitsFrom } from "../../config";
 import { metricsFrom } from "../../observability/metrics";
 import { type InboxEvent, PING, PONG } from "../../protocol/frames";
 import type { PushSubscriptionInput } from "../../protocol/push";
+import type { SearchConversation } from "../../protocol/search";
 import { SocketSet, acceptSocket, admitFrame, replyToClose, safeSend, upgradeCaller } from "../sockets";
 import { InboxAlarm } from "./alarm";
 import { type AwayDecision, type AwayNotice, AwayPush } from "./away-push";
@@ -75,6 +76,15 @@ export class UserInbox extends DurableObject<Env> {
   async list(limit: number, cursor: InboxCursor | null): Promise<string> {
     await this.backfill.ensure();
     return this.rows.page(limit, cursor);
+  }
+
+  /**
+   * The conversations `GET /api/search` looks in: the user's current ones (not those they left),
+   * or only `conversationId` if it is one of them. Read from the rows, like the listing.
+   */
+  async searchScope(conversationId: string | null): Promise<SearchConversation[]> {
+    await this.backfill.ensure();
+    return this.rows.scope(conversationId);
   }
 
   /** A single-use socket ticket for this user (see inbox/tickets.ts). */
