@@ -9,8 +9,7 @@ export type SearchCursor = ReadonlyMap<string, number>;
 /** Shards one cursor may name: far more than any deployment binds. */
 const MAX_SHARDS = 256;
 
-const toBase64Url = (text: string) =>
-  btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const toBase64Url = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
 export function encodeSearchCursor(cursor: SearchCursor): string {
   return toBase64Url(JSON.stringify(Object.fromEntries(cursor)));

@@ -30,7 +30,7 @@ import { markSnippet } from "./snippet";
  * On 200,000 messages in 2,000 conversations: 5 conversations 0.5 ms inside against 8–22 ms after;
  * 50 conversations 6–8 ms inside against 1–2 ms after.
  */
-const CONVERSATIONS_IN_INDEX = 16;
+export const CONVERSATIONS_IN_INDEX = 16;
 
 /** Below every rowid: the start of a shard's stream. */
 const TOP = Number.MAX_SAFE_INTEGER;
