@@ -8,6 +8,7 @@ import {
   MeSchema,
   MessageResponseSchema,
   RefreshResponseSchema,
+  SearchPageSchema,
   TicketResponseSchema,
   UserListSchema,
   VapidKeyResponseSchema,
@@ -32,7 +33,7 @@ import type {
   RegisterRequest,
   RenameConversationRequest,
 } from "../protocol/requests";
-import type { HistoryPage, InboxPage } from "../protocol/responses";
+import type { HistoryPage, InboxPage, SearchPage } from "../protocol/responses";
 
 /**
  * The REST calls of API.md. Every response body is checked against the server's schemas, in the
@@ -95,6 +96,17 @@ export class Api {
   async searchUsers(q: string, limit = 20): Promise<User[]> {
     const params = new URLSearchParams({ q, limit: String(limit) });
     return (await this.call("GET", `/api/users?${params}`, UserListSchema)).users;
+  }
+
+  /** Full-text search of my conversations' messages, newest first (one of them with `conversationId`). */
+  searchMessages(
+    q: string,
+    options: { cursor?: string | null; conversationId?: string; limit?: number } = {},
+  ): Promise<SearchPage> {
+    const params = new URLSearchParams({ q, limit: String(options.limit ?? 20) });
+    if (options.cursor) params.set("cursor", options.cursor);
+    if (options.conversationId) params.set("conversationId", options.conversationId);
+    return this.call("GET", `/api/search?${params}`, SearchPageSchema);
   }
 
   inbox(cursor: string | null, limit = 30): Promise<InboxPage> {

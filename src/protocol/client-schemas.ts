@@ -168,6 +168,23 @@ export const PushPayloadSchema: Schema<output<typeof responses.PushPayloadSchema
   body: string(),
 });
 
+export const SearchConversationSchema: Schema<output<typeof responses.SearchConversationSchema>> = object({
+  id: string(),
+  kind: enumOf(["direct", "group"]),
+  title: nullable(string()),
+});
+
+export const SearchResultSchema: Schema<output<typeof responses.SearchResultSchema>> = object({
+  message: MessageSchema,
+  conversation: SearchConversationSchema,
+  snippet: string(),
+});
+
+export const SearchPageSchema: Schema<output<typeof responses.SearchPageSchema>> = object({
+  results: array(SearchResultSchema),
+  nextCursor: nullable(string()),
+});
+
 export const UserExportSchema: Schema<output<typeof responses.UserExportSchema>> = object({
   exportedAt: string(),
   user: MeSchema,

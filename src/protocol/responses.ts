@@ -57,3 +57,30 @@ export const UserExportSchema = z.object({
   pushSubscriptions: z.array(z.object({ endpoint: z.string() })),
 });
 export type UserExport = z.infer<typeof UserExportSchema>;
+
+/** The conversation of a `GET /api/search` result, as briefly as API.md has it (the query: search.ts). */
+export const SearchConversationSchema = z.object({
+  id: z.string(),
+  kind: z.enum(["direct", "group"]),
+  title: z.string().nullable(),
+});
+export type SearchConversation = z.infer<typeof SearchConversationSchema>;
+
+export const SearchResultSchema = z.object({
+  message: MessageSchema,
+  conversation: SearchConversationSchema,
+  /**
+   * A part of the body around the matches, each match marked `[[`…`]]`. A `[` or `]` of the text
+   * next to another or to a mark is followed (or preceded) by U+200B ZERO WIDTH SPACE, so every
+   * `[[` and `]]` in a snippet is a mark.
+   */
+  snippet: z.string(),
+});
+export type SearchResult = z.infer<typeof SearchResultSchema>;
+
+/** `GET /api/search`: newest first; `nextCursor` is opaque, null on the last page. */
+export const SearchPageSchema = z.object({
+  results: z.array(SearchResultSchema),
+  nextCursor: z.string().nullable(),
+});
+export type SearchPage = z.infer<typeof SearchPageSchema>;

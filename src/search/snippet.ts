@@ -1,5 +1,5 @@
 import { SNIPPET_CLOSE, SNIPPET_OPEN } from "../db/message-search";
-import { MATCH_CLOSE, MATCH_OPEN } from "../protocol/search";
+import { MATCH_CLOSE, MATCH_OPEN } from "../protocol/snippet";
 
 const ZWSP = "\u200b";
 

@@ -93,6 +93,12 @@ const ROUTES: Route[] = [
     send: (t) => upgrade("/api/inbox/ws", { token: t }),
   },
   {
+    name: "GET /api/search",
+    scope: "user",
+    ok: [200],
+    send: (t) => rest("GET", "/api/search?q=secret", t),
+  },
+  {
     name: "GET /api/conversations/:id",
     scope: "conversation",
     ok: [200],
@@ -179,6 +185,12 @@ const ROUTES: Route[] = [
     scope: "conversation",
     ok: [101],
     send: (t, f) => upgrade(`/api/conversations/${f.id}/ws`, { token: t }),
+  },
+  {
+    name: "GET /api/search?conversationId=:id",
+    scope: "conversation",
+    ok: [200],
+    send: (t, f) => rest("GET", `/api/search?q=secret&conversationId=${f.id}`, t),
   },
 ];
 
@@ -291,6 +303,18 @@ describe("access control matrix", () => {
     eveInbox.close();
   });
 
+  it("never lists those conversations' messages in a non-participant's or former participant's search", async () => {
+    for (const who of [people.eve, people.former]) {
+      const res = await call("GET", "/api/search?q=secret&limit=50", { token: who.token });
+      expect(res.status).toBe(200);
+      const ids = res.body.results.map((r: { conversation: { id: string } }) => r.conversation.id);
+      expect(ids.filter((id: string) => fixtures.includes(id))).toEqual([]);
+    }
+    // The participant finds them (the drained copies of the fixtures' one message each).
+    const forAnn = await call("GET", "/api/search?q=secret&limit=50", { token: people.a.token });
+    expect(forAnn.body.results.length).toBeGreaterThan(0);
+  });
+
   it("accepts a token in the query only on the socket routes", async () => {
     for (const path of ["/api/me", "/api/conversations", `/api/conversations/${fixtures[0]}`]) {
       const res = await api("GET", `${path}${path.includes("?") ? "&" : "?"}access_token=${people.a.token}`);
@@ -324,6 +348,10 @@ describe("access control matrix", () => {
       ),
       ...(await call("GET", "/api/users?q=a", { token: people.b.token })).body.users,
       (await call("GET", `/api/users/${people.a.user.id}`, { token: people.b.token })).body,
+      // REST sends answer once the shard has the message: search finds it.
+      ...(
+        await call("GET", `/api/search?q=who&conversationId=${conversation.id}`, { token: people.b.token })
+      ).body.results.map((r: { message: { sender: unknown } }) => r.message.sender),
     ];
     expect(users.length).toBeGreaterThan(6);
     for (const user of users) expect(Object.keys(user as object).sort(), show(user)).toEqual(PUBLIC);

@@ -12,6 +12,7 @@ import { SERVER_API_KEY, startHostApp } from "./host-app.mjs";
 import * as liveChat from "./live-chat.mjs";
 import * as notifications from "./notifications.mjs";
 import * as pendingSends from "./pending-sends.mjs";
+import * as search from "./search.mjs";
 import * as sessions from "./sessions.mjs";
 import * as threadFeatures from "./thread-features.mjs";
 import { ensureClientBuild, startWrangler } from "./wrangler.mjs";
@@ -25,6 +26,7 @@ const TESTS = [
   sessions,
   embed,
   notifications,
+  search,
 ].filter((test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY));
 const TOTAL_TIMEOUT_MS = 300_000;
 const PER_TEST_TIMEOUT_MS = 120_000;

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { type SearchPage, SearchPageSchema } from "../../src/protocol/search";
+import { type SearchPage, SearchPageSchema } from "../../src/protocol/responses";
 import type { ApiResult } from "./api";
 import { call } from "./call";
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import * as fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { limitsFrom } from "../../src/config";
-import type { SearchPage } from "../../src/protocol/search";
+import type { SearchPage } from "../../src/protocol/responses";
 import { type ApiResult, type TestUser, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { expectApiError, Figures, safe, show } from "../helpers/checks";
 import { call } from "../helpers/call";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SearchResult } from "../../src/protocol/search";
+import type { SearchResult } from "../../src/protocol/responses";
 import { CONVERSATIONS_IN_INDEX } from "../../src/search/search";
 import { type TestUser, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { shardNameOf } from "../helpers/d1";

@@ -1,6 +1,6 @@
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { snippetParts } from "../../src/protocol/search";
+import { snippetParts } from "../../src/protocol/snippet";
 import { decodeSearchCursor, encodeSearchCursor } from "../../src/search/cursor";
 import { bodyMatch, conversationMatch } from "../../src/search/fts-query";
 import { markSnippet } from "../../src/search/snippet";

@@ -46,6 +46,7 @@ export class ChatScreen {
       inbox: this.inbox,
       notifications: this.notifications,
       openWith: (user) => void this.openWith(user),
+      openMessage: (id, seq) => this.openMessage(id, seq),
       newGroup: () => openGroupDialog(api, (c) => this.show(c)),
       signOut: () => signOut(),
     });
@@ -71,12 +72,17 @@ export class ChatScreen {
     document.title = "Edge chat";
   }
 
-  /** Shows what the hash names: a conversation, or the inbox. */
+  /** Shows what the hash names: a conversation (`#/c/<id>`, at a message: `#/c/<id>/m/<seq>`), or the inbox. */
   route(): void {
-    const id = /^#\/c\/([\w-]+)$/.exec(location.hash)?.[1] ?? null;
+    const match = /^#\/c\/([\w-]+)(?:\/m\/(\d+))?$/.exec(location.hash);
+    const id = match?.[1] ?? null;
+    const at = match?.[2] === undefined ? undefined : Number(match[2]);
     this.sidebar.setActive(id);
     this.el.dataset.view = id ? "thread" : "inbox";
-    if (id && this.view?.conversationId === id) return;
+    if (id && this.view?.conversationId === id) {
+      if (at !== undefined) void this.view.jumpTo(at);
+      return;
+    }
     this.closeView();
     if (!id) {
       this.pane.replaceChildren(
@@ -92,25 +98,29 @@ export class ChatScreen {
     }
     // The view delivers its own messages again; the background delivery stops first.
     this.courier.release(id);
-    this.view = new ConversationView(id, {
-      api: this.api,
-      me: this.me,
-      inbox: this.inbox,
-      pending: this.pending,
-      close: (notice) => {
-        if (notice) toast(notice);
-        location.hash = "#/";
+    this.view = new ConversationView(
+      id,
+      {
+        api: this.api,
+        me: this.me,
+        inbox: this.inbox,
+        pending: this.pending,
+        close: (notice) => {
+          if (notice) toast(notice);
+          location.hash = "#/";
+        },
+        openInfo: (c) =>
+          openInfoDialog(this.api, this.me, c, {
+            onLeft: () => {
+              location.hash = "#/";
+            },
+            onChanged: (updated) => this.inbox.put(updated),
+            openProfile: (user) => this.openProfile(user),
+          }),
+        openProfile: (user) => this.openProfile(user),
       },
-      openInfo: (c) =>
-        openInfoDialog(this.api, this.me, c, {
-          onLeft: () => {
-            location.hash = "#/";
-          },
-          onChanged: (updated) => this.inbox.put(updated),
-          openProfile: (user) => this.openProfile(user),
-        }),
-      openProfile: (user) => this.openProfile(user),
-    });
+      at,
+    );
     this.pane.replaceChildren(this.view.el);
     if (DESKTOP.matches) this.view.focus();
   }
@@ -134,6 +144,13 @@ export class ChatScreen {
     } catch (err) {
       toast(err instanceof ApiError ? err.message : "Could not open the conversation", "error");
     }
+  }
+
+  /** A search result: the conversation at that message (again, if the address already says so). */
+  private openMessage(conversationId: string, seq: number): void {
+    const target = `#/c/${conversationId}/m/${seq}`;
+    if (location.hash === target) this.route();
+    else location.hash = target;
   }
 
   private show(conversation: Conversation): void {

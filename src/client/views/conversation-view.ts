@@ -71,9 +71,11 @@ export class ConversationView {
   private reloadDelay = RELOAD_FIRST_MS;
   private readonly cleanups: (() => void)[] = [];
 
+  /** `at`: a message to show once loaded (a search result), instead of the newest. */
   constructor(
     readonly conversationId: string,
     private readonly ctx: ConversationContext,
+    private readonly at?: number,
   ) {
     this.thread = new ThreadState(ctx.me.id, ctx.pending.of(conversationId));
     this.list = new MessageList(ctx.me.id, {
@@ -142,6 +144,11 @@ export class ConversationView {
     this.composer.focus();
   }
 
+  /** Shows message `seq` (a search result), loading older pages until it is there. */
+  jumpTo(seq: number): Promise<void> {
+    return this.features.jumpTo(seq);
+  }
+
   /** The token was renewed: the room socket moves to a fresh ticket. */
   rollover(): void {
     this.link?.rollover();
@@ -174,7 +181,8 @@ export class ConversationView {
       this.list.scrollToBottom();
       this.refreshStatus();
       this.connect();
-      this.fillViewport();
+      if (this.at !== undefined) void this.jumpTo(this.at);
+      else this.fillViewport();
     } catch (err) {
       if (this.destroyed) return;
       if (err instanceof ApiError && err.status === 404)

@@ -121,7 +121,9 @@ export class MessageList {
     const row = this.rows.get(seq);
     if (!row) return false;
     this.stuck = false;
-    row.li.scrollIntoView({ block: "center", behavior: "smooth" });
+    // Not smooth: the first steps of a smooth scroll are still near the bottom, where the list
+    // sticks (a resize meanwhile would take the reader back down).
+    row.li.scrollIntoView({ block: "center", behavior: "instant" });
     row.li.classList.remove("flash");
     // Restart the animation when the same message is revealed twice in a row.
     void row.li.offsetWidth;

@@ -6,6 +6,7 @@ import type { Notifications } from "../notifications";
 import type { InboxStore } from "../state/inbox";
 import { conversationAvatar, userAvatar } from "./avatar";
 import { ConnectionBadge } from "./connection-badge";
+import { MessageSearch } from "./message-search";
 import { attachPeopleSearch, personRow } from "./people-search";
 import { toast } from "./toast";
 
@@ -15,6 +16,8 @@ export interface SidebarContext {
   inbox: InboxStore;
   notifications: Notifications;
   openWith(user: User): void;
+  /** Opens a conversation at one of its messages (a message search result). */
+  openMessage(conversationId: string, seq: number): void;
   newGroup(): void;
   signOut(): void;
 }
@@ -29,6 +32,8 @@ export class Sidebar {
   readonly badge = new ConnectionBadge("Inbox");
   private readonly list = h("ul", { class: "conversations", "aria-label": "Conversations" });
   private readonly results = h("div", { class: "search-results", hidden: true });
+  private readonly people = h("div", { class: "people-results" });
+  private readonly messages: MessageSearch;
   private readonly empty = h("div", { class: "empty-inbox", hidden: true });
   private readonly more = h(
     "button",
@@ -48,16 +53,26 @@ export class Sidebar {
     const search = (this.search = h("input", {
       type: "search",
       class: "search-input",
-      placeholder: "Find people",
-      "aria-label": "Find people by name or email",
+      placeholder: "Search people and messages",
+      "aria-label": "Find people by name or email, or messages by their words",
       autocomplete: "off",
       spellcheck: "false",
     }));
+    // One box, two searches: people (their names) and messages (their words).
+    this.messages = new MessageSearch({
+      api: ctx.api,
+      me: ctx.me,
+      inbox: ctx.inbox,
+      open: (id, seq) => ctx.openMessage(id, seq),
+    });
+    this.results.append(this.people, this.messages.el);
     attachPeopleSearch(search, ctx.api, (users, error) => this.showResults(users, error));
+    search.addEventListener("input", () => this.messages.update(search.value));
     search.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         search.value = "";
         this.showResults(null, null);
+        this.messages.update("");
       }
     });
     this.more.addEventListener("click", () => void ctx.inbox.loadMore());
@@ -177,12 +192,12 @@ export class Sidebar {
     this.results.hidden = users === null;
     this.el.classList.toggle("searching", users !== null);
     if (users === null) {
-      this.results.replaceChildren();
+      this.people.replaceChildren();
       return;
     }
     const heading = h("h3", { class: "section-title" }, "People");
     if (error || users.length === 0) {
-      this.results.replaceChildren(
+      this.people.replaceChildren(
         heading,
         h("p", { class: "hint" }, error ?? "Nobody found by that name or email."),
       );
@@ -194,11 +209,12 @@ export class Sidebar {
       row.addEventListener("click", () => {
         this.search.value = "";
         this.showResults(null, null);
+        this.messages.update("");
         this.ctx.openWith(user);
       });
       list.append(h("li", null, row));
     }
-    this.results.replaceChildren(heading, list);
+    this.people.replaceChildren(heading, list);
   }
 }
 

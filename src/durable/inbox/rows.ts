@@ -1,4 +1,4 @@
-import type { SearchConversation } from "../../protocol/search";
+import type { SearchConversation } from "../../protocol/responses";
 import { type InboxCursor, encodeCursor } from "./cursor";
 import { type InboxNotice, type InboxState, conversationFrame, removedFrame } from "./notice";
 

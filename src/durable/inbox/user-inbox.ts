@@ -3,7 +3,7 @@ import { limitsFrom } from "../../config";
 import { metricsFrom } from "../../observability/metrics";
 import { type InboxEvent, PING, PONG } from "../../protocol/frames";
 import type { PushSubscriptionInput } from "../../protocol/push";
-import type { SearchConversation } from "../../protocol/search";
+import type { SearchConversation } from "../../protocol/responses";
 import { SocketSet, acceptSocket, admitFrame, replyToClose, safeSend, upgradeCaller } from "../sockets";
 import { InboxAlarm } from "./alarm";
 import { type AwayDecision, type AwayNotice, AwayPush } from "./away-push";
