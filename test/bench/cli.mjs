@@ -7,7 +7,8 @@ import { scenarioTable } from "./scenarios.mjs";
 
 export const HELP = `usage: npm run bench -- [options]
   --only <list>          scenarios to run, comma-separated (default: all):
-                         small,big,many,echo,small-readers,big-readers
+                         small,big,many,echo,small-readers,big-readers,search
+                         (search: GET /api/search over a seeded history, product only, --server miniflare)
   --targets <list>       floor,product (default both: every scenario runs against the bare ws floor
                          and the product, reported as product/floor ratios)
   --server <mode>        the product: miniflare (default) | wrangler-dev | start-worker
@@ -33,6 +34,8 @@ export const HELP = `usage: npm run bench -- [options]
   --out <file>           JSON output (default test/bench/results/bench-<time>.json)
   --cpu-profile          (miniflare only) V8 CPU profile of the Worker isolate over each send phase:
                          <results>/<scenario>.cpuprofile and the top functions printed
+  --search-messages <n>  the search scenario's history: messages seeded into the shard (default 100000)
+  --search-repeat <n>    the search scenario: requests per caller and kind of query (default 20)
   --quiet                less progress output`;
 
 export class UsageError extends Error {}
@@ -65,6 +68,8 @@ export function parseCli(argv = process.argv.slice(2)) {
         timeout: { type: "string", default: "3600" },
         out: { type: "string" },
         quiet: { type: "boolean", default: false },
+        "search-messages": { type: "string", default: "100000" },
+        "search-repeat": { type: "string", default: "20" },
         "cpu-profile": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -103,13 +108,18 @@ export function parseCli(argv = process.argv.slice(2)) {
     const perSender = int("per-sender");
     for (const cfg of Object.values(scenarios)) cfg.perSender = perSender;
   }
-  const only = values.only ? list("only", Object.keys(scenarios)) : Object.keys(scenarios);
+  // Every scenario by default; search only where it can seed (miniflare).
+  const only = values.only
+    ? list("only", Object.keys(scenarios))
+    : Object.keys(scenarios).filter((n) => n !== "search" || values.server === "miniflare");
   const targets = list("targets", ["floor", "product"]);
   if (!["on", "off"].includes(values["floor-batch"])) throw new UsageError("--floor-batch is on or off");
   if (!["miniflare", "wrangler-dev", "start-worker"].includes(values.server))
     throw new UsageError(`unknown --server ${values.server}`);
   if (values["cpu-profile"] && values.server !== "miniflare")
     throw new UsageError("--cpu-profile needs --server miniflare");
+  if (only.includes("search") && values.server !== "miniflare")
+    throw new UsageError("the search scenario needs --server miniflare (it seeds D1 through Miniflare)");
 
   const vars = {
     JWT_SECRET: randomBytes(36).toString("base64url"), // 48 characters
@@ -153,6 +163,8 @@ export function parseCli(argv = process.argv.slice(2)) {
     runTimeoutMs: int("timeout") * 1000,
     out: values.out ?? null,
     quiet: values.quiet,
+    searchMessages: int("search-messages"),
+    searchRepeat: int("search-repeat"),
     cpuProfile: values["cpu-profile"],
   };
 }

@@ -235,7 +235,7 @@ export function footnote(settings) {
   );
 }
 
-export function writeJson({ settings, started, startSeconds, pairs, runs }) {
+export function writeJson({ settings, started, startSeconds, pairs, runs, search = null }) {
   const report = {
     startedAt: started.toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
@@ -260,6 +260,8 @@ export function writeJson({ settings, started, startSeconds, pairs, runs }) {
     results: pairs.filter((p) => p.product).map((p) => ({ ...p.product, vsFloor: p.vs })),
     floorResults: pairs.filter((p) => p.floor).map((p) => p.floor),
     runs,
+    // The search scenario (search.mjs), when it ran.
+    search,
     git: (() => {
       const r = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8", timeout: 10_000 });
       return r.status === 0 ? r.stdout.trim() : null;

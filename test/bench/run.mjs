@@ -13,6 +13,7 @@
 //   npm run bench                                          every scenario, floor and product
 //   npm run bench -- --only small,echo --repeat 3          medians of 3 runs
 //   npm run bench -- --only big-readers --targets product  the product alone
+//   npm run bench -- --only search                         search latency over 100,000 messages
 //   npm run bench -- --help
 
 import { HELP, UsageError, parseCli } from "./cli.mjs";
@@ -33,6 +34,7 @@ import {
 import { aggregate, failedRun, versusFloor } from "./results.mjs";
 import { runScenario } from "./scenario.mjs";
 import { Api, seedUsers } from "./seeding.mjs";
+import { runSearchScenario, searchTable } from "./search.mjs";
 import { startServer } from "./server.mjs";
 import { FloorTarget, ProductTarget } from "./targets.mjs";
 
@@ -86,7 +88,8 @@ async function startTargets() {
   const { scenarios, only, targets } = settings;
   const needUsers = Math.max(...only.map((n) => scenarios[n].members), 2);
   const out = {};
-  if (targets.includes("floor")) {
+  // The floor has no search: it starts only for socket scenarios.
+  if (targets.includes("floor") && only.some((n) => !scenarios[n].search)) {
     const floor = await startFloor({ batch: settings.floorBatch, deflate: settings.floorDeflate });
     servers.push(floor);
     log(
@@ -103,6 +106,7 @@ async function startTargets() {
       mode: settings.server,
       vars: settings.vars,
       inspectorPort,
+      controlPort: only.includes("search") ? await freePort() : undefined,
       minify: !inspectorPort,
       log,
     });
@@ -173,8 +177,13 @@ async function main() {
 
   const pairs = [];
   const runs = {};
+  let search = null;
   for (const name of only) {
     const cfg = scenarios[name];
+    if (cfg.search) {
+      if (targets.product) search = await runSearchScenario({ target: targets.product, settings, log });
+      continue;
+    }
     if (cfg.sockets > 1 && cfg.members < 2) throw new Error(`${name}: needs at least 2 members`);
     const rooms = {};
     for (const kind of order) {
@@ -202,22 +211,30 @@ async function main() {
 
   const rows = pairs.flatMap((p) => [p.floor, p.product]).filter(Boolean);
   console.log("");
-  console.log(resultsTable(rows));
-  if (targets.floor && targets.product) {
+  if (rows.length > 0) console.log(resultsTable(rows));
+  if (search) console.log(`\nGET /api/search, one request at a time (product):\n\n${searchTable(search)}`);
+  if (targets.floor && targets.product && pairs.length > 0) {
     console.log(`\nThe product against the floor (same run; deliveries/s, for the echo messages/s):\n`);
     console.log(ratioTable(pairs));
     console.log(`\nIssue 12's targets:\n`);
     console.log(targetTable(pairs, settings));
   }
-  if (targets.product) {
+  if (targets.product && pairs.length > 0) {
     const note = targets.product.metrics ? "" : " (no METRICS sink with this --server)";
     console.log(`\nServer-side writes per acked message (product, from its METRICS data points${note}):\n`);
     console.log(writesTable(pairs.map((p) => p.product).filter(Boolean)));
   }
   const activity = activityTable(rows);
   if (activity) console.log(`\nWhat the web clients did (web scenarios):\n\n${activity}`);
-  console.log(`\n${footnote(settings)}`);
-  const out = writeJson({ settings, started, startSeconds: targets.startSeconds ?? null, pairs, runs });
+  if (pairs.length > 0) console.log(`\n${footnote(settings)}`);
+  const out = writeJson({
+    settings,
+    started,
+    startSeconds: targets.startSeconds ?? null,
+    pairs,
+    runs,
+    search,
+  });
   console.log(`\nJSON: ${out}`);
   const dnf = rows.filter((r) => r.dnf).map((r) => `${r.name} [${r.target}]`);
   if (dnf.length) console.log(`did not finish within ${settings.giveUpMs / 1000} s: ${dnf.join(", ")}`);

@@ -2,7 +2,8 @@
 // sockets (one per user) send `perSender` messages each with at most `window` unacknowledged at a
 // time. `web` scenarios model open web clients (client-behaviour.mjs): a fraction of the sockets
 // send a read receipt per message, some type, and tabs close and reopen with ?since=.
-// `primary` is the figure the product/floor ratio is taken of.
+// `primary` is the figure the product/floor ratio is taken of. `search` is of another kind: see
+// search.mjs.
 
 export function scenarioTable({ maxGroup }) {
   const small = { sockets: 10, members: 10, senders: 10, perSender: 200, window: 10, primary: "deliveries" };
@@ -33,6 +34,8 @@ export function scenarioTable({ maxGroup }) {
     "small-readers": { ...small, web: true, title: "small room, readers" },
     // Last: today the product collapses here and leaves a backlog the next scenario would feel.
     "big-readers": { ...big, web: true, title: "big room, readers" },
+    // Not a socket scenario (search.mjs): GET /api/search latency over a seeded history, product only.
+    search: { search: true, members: 24, sockets: 0, title: "message search over a seeded history" },
   };
 }
 

@@ -1,6 +1,12 @@
 // The benchmark's server process for --server miniflare and --server start-worker (server.mjs spawns
 // it, so the load generator and the server never share a Node process). Argument: one JSON spec
-// {mode, port, persist, bundle, vars}. Stops on SIGTERM/SIGINT, or by itself after 30 minutes.
+// {mode, port, persist, bundle, vars, controlPort?}. Stops on SIGTERM/SIGINT, or by itself after 30
+// minutes.
+//
+// With `controlPort` (miniflare mode; the search scenario) it also listens there, on 127.0.0.1, for
+// POST /d1 {binding, statements: [{sql, params}]}: one batch on that D1 binding of the running
+// product, through Miniflare's own D1 (so the product's open database sees every row), to seed a
+// large history without sending it message by message.
 //
 // In miniflare mode the product gets METRICS, a stand-in for an Analytics Engine dataset: a service
 // binding to metrics-sink.mjs, which counts the data points the product writes (metrics.mjs reads
@@ -17,6 +23,8 @@ const require = createRequire(join(ROOT, "package.json"));
 const wrangler = await import("wrangler");
 
 let stop = async () => {};
+/** The Miniflare instance (miniflare mode): what the control channel writes D1 through. */
+let miniflare = null;
 
 if (spec.mode === "miniflare") {
   // Wrangler's own Miniflare, so the workerd binary is the one `wrangler dev` runs.
@@ -64,6 +72,7 @@ if (spec.mode === "miniflare") {
     }),
   );
   await mf.ready;
+  miniflare = mf;
   stop = () => mf.dispose();
 } else if (spec.mode === "start-worker") {
   // Vars reach startWorker like a .dev.vars file (they override [vars], as in `wrangler dev`).
@@ -89,6 +98,29 @@ if (spec.mode === "miniflare") {
   stop = () => worker.dispose();
 } else {
   throw new Error(`serve.mjs: unknown mode ${spec.mode}`);
+}
+
+if (spec.controlPort) {
+  if (!miniflare) throw new Error("serve.mjs: the control channel needs --server miniflare");
+  const { createServer } = await import("node:http");
+  createServer(async (req, res) => {
+    try {
+      if (req.method !== "POST" || req.url !== "/d1") {
+        res.writeHead(404).end();
+        return;
+      }
+      let text = "";
+      for await (const chunk of req) text += chunk;
+      const { binding, statements } = JSON.parse(text);
+      const db = await miniflare.getD1Database(binding);
+      const results = await db.batch(statements.map((s) => db.prepare(s.sql).bind(...(s.params ?? []))));
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(results.map((r) => ({ meta: r.meta, results: r.results }))));
+    } catch (err) {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(String(err?.stack ?? err));
+    }
+  }).listen(spec.controlPort, "127.0.0.1");
 }
 
 let stopping = false;

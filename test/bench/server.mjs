@@ -63,8 +63,9 @@ function ensureClientBuild() {
  * Starts the product and resolves once GET /healthz answers 200: a ServedProcess measuring the
  * workerd processes of its tree (in wrangler-dev/start-worker: the proxy's too).
  * `vars`: settings of wrangler.toml [vars] (and the JWT_SECRET secret) to override.
+ * `controlPort`: (miniflare) where serve.mjs takes D1 batches for seeding (the search scenario).
  */
-export async function startServer({ mode, vars, inspectorPort, minify = true, log = () => {} }) {
+export async function startServer({ mode, vars, inspectorPort, controlPort, minify = true, log = () => {} }) {
   const dir = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
   let child;
   try {
@@ -87,7 +88,7 @@ export async function startServer({ mode, vars, inspectorPort, minify = true, lo
         if (!minify) args.push("--minify=false");
         runSync(args, "wrangler deploy --dry-run");
       }
-      const spec = JSON.stringify({ mode, port, persist: dir, bundle, vars, inspectorPort });
+      const spec = JSON.stringify({ mode, port, persist: dir, bundle, vars, inspectorPort, controlPort });
       child = spawn(process.execPath, [SERVE, spec], {
         cwd: ROOT,
         env: QUIET_ENV,
@@ -107,6 +108,8 @@ export async function startServer({ mode, vars, inspectorPort, minify = true, lo
     server.mode = mode;
     server.output = output;
     server.persistDir = dir;
+    // The seeding channel of serve.mjs (miniflare mode, when asked for): see there.
+    server.controlUrl = controlPort ? `http://127.0.0.1:${controlPort}` : null;
     try {
       await waitHealthy(child, url, output);
     } catch (err) {
