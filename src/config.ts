@@ -44,6 +44,8 @@ export interface Limits {
   /** Message search (GET /api/search): the longest `q`, and the most results one page lists. */
   messageSearchMaxChars: number;
   messageSearchPageMax: number;
+  /** The last word of `q` matches as a prefix from this many characters on; 0: never. */
+  messageSearchPrefixMinChars: number;
   /** Refresh renews an own token until this long after its sign-in (`auth_time`). */
   sessionMaxSeconds: number;
   externalJwksCacheSeconds: number;
@@ -119,6 +121,7 @@ type Vars = Pick<
   | "USER_SEARCH_PAGE_MAX"
   | "MESSAGE_SEARCH_MAX_CHARS"
   | "MESSAGE_SEARCH_PAGE_MAX"
+  | "MESSAGE_SEARCH_PREFIX_MIN_CHARS"
   | "SESSION_MAX_SECONDS"
   | "EXTERNAL_JWKS_CACHE_SECONDS"
   | "EXTERNAL_JWKS_COOLDOWN_SECONDS"
@@ -206,6 +209,7 @@ export function limitsFrom(env: Vars): Limits {
     userSearchPageMax: int(env.USER_SEARCH_PAGE_MAX, 50, 1),
     messageSearchMaxChars: int(env.MESSAGE_SEARCH_MAX_CHARS, 200, 1),
     messageSearchPageMax: int(env.MESSAGE_SEARCH_PAGE_MAX, 50, 1),
+    messageSearchPrefixMinChars: int(env.MESSAGE_SEARCH_PREFIX_MIN_CHARS, 3),
     sessionMaxSeconds: int(env.SESSION_MAX_SECONDS, 2_592_000, 1),
     externalJwksCacheSeconds: int(env.EXTERNAL_JWKS_CACHE_SECONDS, 600),
     externalJwksCooldownSeconds: int(env.EXTERNAL_JWKS_COOLDOWN_SECONDS, 30),

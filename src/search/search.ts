@@ -50,7 +50,7 @@ export async function searchMessages(
   }
   const scope = await env.USER_INBOX.getByName(userId).searchScope(query.conversationId ?? null);
   if (query.conversationId !== undefined && scope.length === 0) throw notFound("Conversation not found");
-  const body = bodyMatch(query.q);
+  const body = bodyMatch(query.q, limits.messageSearchPrefixMinChars);
   if (body === null || scope.length === 0) return { results: [], nextCursor: null };
 
   const byShard = await groupByShard(env, limits, scope);

@@ -7,16 +7,19 @@ import { markSnippet } from "../../src/search/snippet";
 
 describe("a search box's text as an FTS5 query", () => {
   it("quotes every word, so FTS5 syntax is text, and makes the last word a prefix from 3 characters", () => {
-    expect(bodyMatch("hello world")).toBe('{body} : ("hello" "world"*)');
-    expect(bodyMatch('say "NEAR(x" OR')).toBe('{body} : ("say" """NEAR(x""" "OR")');
-    expect(bodyMatch("don't")).toBe(`{body} : ("don't")`);
-    expect(bodyMatch("x ab")).toBe('{body} : ("x" "ab")');
-    expect(bodyMatch("  spaced\tout\n ")).toBe('{body} : ("spaced" "out"*)');
+    expect(bodyMatch("hello world", 3)).toBe('{body} : ("hello" "world"*)');
+    expect(bodyMatch('say "NEAR(x" OR', 3)).toBe('{body} : ("say" """NEAR(x""" "OR")');
+    expect(bodyMatch("don't", 3)).toBe(`{body} : ("don't")`);
+    expect(bodyMatch("x ab", 3)).toBe('{body} : ("x" "ab")');
+    expect(bodyMatch("  spaced\tout\n ", 3)).toBe('{body} : ("spaced" "out"*)');
+    // MESSAGE_SEARCH_PREFIX_MIN_CHARS: another length, or 0 for words only.
+    expect(bodyMatch("hello wo", 2)).toBe('{body} : ("hello" "wo"*)');
+    expect(bodyMatch("hello world", 0)).toBe('{body} : ("hello" "world")');
   });
 
   it("leaves out words without a letter or digit, and gives up when none is left", () => {
-    expect(bodyMatch("* 😀 hello !!")).toBe('{body} : ("hello"*)');
-    for (const q of ['"', "*", "😀 👩‍👩‍👧‍👦", "() : ^ -", ""]) expect(bodyMatch(q)).toBeNull();
+    expect(bodyMatch("* 😀 hello !!", 3)).toBe('{body} : ("hello"*)');
+    for (const q of ['"', "*", "😀 👩‍👩‍👧‍👦", "() : ^ -", ""]) expect(bodyMatch(q, 3)).toBeNull();
   });
 
   it("matches conversations by the distinctive part of their id", () => {
