@@ -65,8 +65,11 @@ export async function hideDirectory(only?: readonly string[]): Promise<() => Pro
     only ??
     (
       await env.DB.prepare(
-        `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-           AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1\\_%' ESCAPE '\\'`,
+        // Not a virtual table's shadow tables (the search index's): renaming the table renames them.
+        `SELECT name FROM sqlite_master AS t WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+           AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'd1\\_%' ESCAPE '\\'
+           AND NOT EXISTS (SELECT 1 FROM sqlite_master AS v WHERE v.sql LIKE 'CREATE VIRTUAL TABLE%'
+             AND t.name LIKE v.name || '\\_%' ESCAPE '\\')`,
       ).all<{ name: string }>()
     ).results.map((r) => r.name);
   await env.DB.batch(tables.map((t) => env.DB.prepare(`ALTER TABLE "${t}" RENAME TO "${t}_hidden"`)));
