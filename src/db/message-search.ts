@@ -1,4 +1,5 @@
-import type { MessageFields } from "../views";
+import type { ReactionCount } from "../protocol/models";
+import type { MessageFields, QuoteFields } from "../views";
 
 /**
  * The full-text query of one history shard (README, "Search"): the FTS5 index `message_search`
@@ -17,6 +18,8 @@ export interface ShardHit extends MessageFields {
   rowid: number;
   /** The body around the matches, each between SNIPPET_OPEN and SNIPPET_CLOSE. */
   snippet: string;
+  /** The emoji the caller reacted with (REST messages carry them as `myReactions`). */
+  myReactions: string[];
 }
 
 /** Marks snippet() puts around matches: control characters, which no stored body contains. */
@@ -27,7 +30,13 @@ const SNIPPET_TOKENS = 16;
 
 const SEARCH = `
 SELECT message_search.rowid AS rid, m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_id,
-       m.created_at, m.edited_at, m.deleted_at,
+       m.created_at, m.edited_at, m.deleted_at, m.reply_quote, m.reactions,
+       CASE WHEN m.reactions IS NULL THEN NULL ELSE (
+         SELECT json_group_array(emoji) FROM (
+           SELECT emoji FROM reactions AS r
+           WHERE r.conversation_id = m.conversation_id AND r.seq = m.seq AND r.user_id = ?5
+           ORDER BY r.created_at)
+       ) END AS my_reactions,
        snippet(message_search, 0, char(2), char(3), '…', ${SNIPPET_TOKENS}) AS snippet
 FROM message_search CROSS JOIN messages AS m ON m.rowid = message_search.rowid
 WHERE message_search MATCH ?1 AND message_search.rowid < ?2
@@ -46,13 +55,19 @@ interface Row {
   created_at: string;
   edited_at: string | null;
   deleted_at: string | null;
+  reply_quote: string | null;
+  reactions: string | null;
+  my_reactions: string | null;
   snippet: string;
 }
 
 /**
  * At most `limit` matches of `match` (an FTS5 query, src/search/fts-query.ts) in these
- * conversations, with rowid below `below`, newest first. The conversation ids travel as one JSON
- * parameter: any number of them binds one parameter (D1 allows 100 per statement).
+ * conversations, with rowid below `below`, newest first, as `userId` sees them. The conversation
+ * ids travel as one JSON parameter: any number of them binds one parameter (D1 allows 100 per
+ * statement). Replies' quotes and reaction counts come as the room copied them with the row (see
+ * db/history.ts); the caller's own reactions from the shard's `reactions` rows, only for messages
+ * that have reactions at all.
  */
 export async function searchShard(
   db: D1Database,
@@ -60,10 +75,11 @@ export async function searchShard(
   conversationIds: readonly string[],
   below: number,
   limit: number,
+  userId: string,
 ): Promise<ShardHit[]> {
   const { results } = await db
     .prepare(SEARCH)
-    .bind(match, below, JSON.stringify(conversationIds), limit)
+    .bind(match, below, JSON.stringify(conversationIds), limit, userId)
     .all<Row>();
   return results.map((r) => ({
     rowid: r.rid,
@@ -76,6 +92,9 @@ export async function searchShard(
     createdAt: r.created_at,
     editedAt: r.edited_at,
     deletedAt: r.deleted_at,
+    replyTo: r.reply_quote === null ? null : (JSON.parse(r.reply_quote) as QuoteFields),
+    reactions: r.reactions === null ? null : (JSON.parse(r.reactions) as ReactionCount[]),
+    myReactions: r.my_reactions === null ? [] : (JSON.parse(r.my_reactions) as string[]),
     snippet: r.snippet,
   }));
 }

@@ -59,7 +59,8 @@ export async function searchMessages(
       const below = cursor ? (cursor.get(shard) ?? TOP) : TOP;
       if (below === 0) return { shard, below, hits: [] };
       const match = ids.length <= CONVERSATIONS_IN_INDEX ? `${body} AND ${conversationMatch(ids)}` : body;
-      return { shard, below, hits: await readShard(env, shard, match, ids, below, query.limit + 1) };
+      const hits = await readShard(env, shard, match, ids, below, query.limit + 1, userId);
+      return { shard, below, hits };
     }),
   );
 
@@ -68,7 +69,16 @@ export async function searchMessages(
   const conversations = new Map(scope.map((c) => [c.id, c]));
   return {
     results: page.taken.map((hit) => ({
-      message: messageView(hit.conversationId, hit, senders.get(hit.senderId)),
+      // A REST message: with the caller's own reactions.
+      message: {
+        ...messageView(
+          hit.conversationId,
+          hit,
+          senders.get(hit.senderId),
+          hit.replyTo ? senders.get(hit.replyTo.senderId) : undefined,
+        ),
+        myReactions: hit.deletedAt ? [] : hit.myReactions,
+      },
       conversation: conversations.get(hit.conversationId) ?? {
         id: hit.conversationId,
         kind: "group",
@@ -114,9 +124,10 @@ async function readShard(
   ids: readonly string[],
   below: number,
   limit: number,
+  userId: string,
 ): Promise<ShardHit[]> {
   try {
-    return await searchShard(shardDb(env, shard), match, ids, below, limit);
+    return await searchShard(shardDb(env, shard), match, ids, below, limit, userId);
   } catch (err) {
     log("error", "search_shard_failed", { shard, ...describeError(err) });
     throw new ApiError("unavailable", "Search is unavailable right now; try again", {
@@ -168,8 +179,11 @@ function merge(streams: readonly Stream[], limit: number): { taken: ShardHit[]; 
   return { taken, next: more ? next : null };
 }
 
+/** The profiles of the senders, and of the quoted messages' senders. */
 async function sendersOf(env: Env, hits: readonly ShardHit[]): Promise<Map<string, User>> {
-  const ids = [...new Set(hits.map((h) => h.senderId))];
+  const ids = [
+    ...new Set(hits.flatMap((h) => (h.replyTo ? [h.senderId, h.replyTo.senderId] : [h.senderId]))),
+  ];
   const users = await findUsersByIds(openDb(env.DB), ids);
   return new Map(users.map((u) => [u.id, u]));
 }

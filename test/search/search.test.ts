@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/protocol/models";
+import type { HistoryPage } from "../../src/protocol/responses";
 import { registerUser, sendMessage, startConversation } from "../helpers/api";
 import { call } from "../helpers/call";
 import { expectApiError } from "../helpers/checks";
@@ -143,6 +144,39 @@ describe("message search", () => {
     expect(await found(bob.token, "second")).toEqual([]);
   });
 
+  it("lists a message as its history does: a reply's quote, reaction counts, my own reactions", async () => {
+    const { ann, bob } = await threePeople();
+    const word = uniqueWord("quoted");
+    const { conversation } = await startConversation(ann.token, [bob.user.id]);
+    const id = conversation.id;
+    const original = await sendMessage(bob.token, id, "the original");
+    const reply = await call("POST", `/api/conversations/${id}/messages`, {
+      token: ann.token,
+      body: { body: `a ${word} reply`, replyTo: original.id },
+    });
+    expect(reply.status).toBe(201);
+    const replyId: string = reply.body.message.id;
+    for (const [who, emoji] of [
+      [bob, "👍"],
+      [ann, "🎉"],
+      [bob, "🎉"],
+    ] as const) {
+      const path = `/api/conversations/${id}/messages/${replyId}/reactions/${encodeURIComponent(emoji)}`;
+      expect((await call("PUT", path, { token: who.token })).status).toBe(204);
+    }
+    await drainOutbox(id, 2);
+    for (const who of [ann, bob]) {
+      const history = await call<HistoryPage>("GET", `/api/conversations/${id}/messages`, {
+        token: who.token,
+      });
+      const listed = history.body.messages.find((m) => m.id === replyId);
+      const res = await search(who.token, { q: word });
+      expect(res.body.results.map((r) => r.message)).toEqual([listed]);
+      expect(listed?.replyTo?.id).toBe(original.id);
+      expect(listed?.reactions.length).toBe(2);
+    }
+  });
+
   it("keeps to one conversation with conversationId", async () => {
     const { ann, bob, cat } = await threePeople();
     const word = uniqueWord("scoped");
@@ -178,7 +212,8 @@ describe("message search", () => {
     }
     await drainOutbox(id, 1);
     const res = await search(bob.token, { q: word });
-    expect(res.body.results.map((r) => r.message)).toEqual([acked]);
+    // A REST message (the ack is a socket event): with the caller's own reactions.
+    expect(res.body.results.map((r) => r.message)).toEqual([{ ...acked, myReactions: [] }]);
   });
 
   it("lists a snippet around the matches of a long message, and keeps the text's own brackets apart from the marks", async () => {
