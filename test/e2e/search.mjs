@@ -8,7 +8,7 @@ import { api, assert, desktop, openPage, person, screenshot, signIn, step, until
 
 export const name = "message search: results with marked snippets, a result opens at its message";
 
-const HISTORY = 110;
+const HISTORY = 60;
 
 export async function run(browser, base, problems) {
   const tag = Date.now().toString(36);
@@ -25,7 +25,7 @@ export async function run(browser, base, problems) {
   const { conversation: long } = await api(base, "POST", "/api/conversations", a.token, {
     participantIds: [b.user.id],
   });
-  // The match is the 3rd of HISTORY messages: two pages older than the latest one the view loads.
+  // The match is the 3rd of HISTORY messages: a page older than the latest one the view loads.
   for (let i = 1; i <= HISTORY; i++) {
     const body = i === 3 ? `Look at this <b>${word}</b> photo` : `History message ${i}`;
     await send(i % 2 === 0 ? a.token : b.token, long.id, body);
