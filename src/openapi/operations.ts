@@ -224,6 +224,16 @@ export const OPERATIONS: readonly Operation[] = [
     204: null,
   }),
 
+  op(
+    "get",
+    "/api/search",
+    "Messages",
+    "Full-text search of the caller's conversations, newest first; matches marked [[…]]",
+    "user",
+    { 200: "SearchPage" },
+    { query: "MessageSearchQuery" },
+  ),
+
   op("get", "/api/inbox/ws", "Sockets", "Open the caller's inbox socket (see protocol.json)", "socket", {
     101: null,
   }),

@@ -18,10 +18,12 @@ import {
   HistoryPageSchema,
   InboxPageSchema,
   MessageResponseSchema,
+  SearchPageSchema,
   UserExportSchema,
   UserListSchema,
   VapidKeyResponseSchema,
 } from "../protocol/responses";
+import { searchQuerySchema } from "../protocol/search";
 import { searchQuery } from "../routes/users";
 
 /**
@@ -48,6 +50,7 @@ export function requestComponents(limits: Limits) {
     EditMessageRequest: s.editMessage,
     PushSubscribeRequest: push.subscribe,
     PushUnsubscribeRequest: push.unsubscribe,
+    MessageSearchQuery: searchQuerySchema(limits),
     ServerUserRequest: s.serverUser,
   } satisfies Record<string, z.ZodType>;
 }
@@ -73,6 +76,7 @@ export const RESPONSE_COMPONENTS = {
   PushSubscribed: z.object({ endpoint: z.string() }),
   MintedToken: MintedTokenSchema,
   UserExport: UserExportSchema,
+  SearchPage: SearchPageSchema,
 } satisfies Record<string, z.ZodType>;
 
 export type RequestComponent = keyof ReturnType<typeof requestComponents>;
