@@ -5,7 +5,8 @@ import type { Conversation, Message, Quote, ReactionCount, ReadPosition, User } 
 export interface MessageFields {
   id: string;
   seq: number;
-  senderId: string;
+  /** null: a system message (posted through the server API without a sender). */
+  senderId: string | null;
   body: string;
   clientId: string | null;
   createdAt: string;
@@ -21,7 +22,8 @@ export interface MessageFields {
 export interface QuoteFields {
   id: string;
   seq: number;
-  senderId: string;
+  /** null: the quoted message is a system message. */
+  senderId: string | null;
   body: string;
   deletedAt: string | null;
 }
@@ -48,7 +50,7 @@ export function messageView(
     ? {
         id: q.id,
         seq: q.seq,
-        sender: quoteSender ? publicUser(quoteSender) : UNKNOWN_USER(q.senderId),
+        sender: q.senderId === null ? null : quoteSender ? publicUser(quoteSender) : UNKNOWN_USER(q.senderId),
         body: q.deletedAt ? "" : q.body,
         deletedAt: q.deletedAt,
       }
@@ -57,7 +59,7 @@ export function messageView(
     id: m.id,
     conversationId,
     seq: m.seq,
-    sender: sender ? publicUser(sender) : UNKNOWN_USER(m.senderId),
+    sender: m.senderId === null ? null : sender ? publicUser(sender) : UNKNOWN_USER(m.senderId),
     // A tombstone never carries the deleted text, whatever the row still holds.
     body: m.deletedAt ? "" : m.body,
     clientId: m.clientId,
@@ -68,7 +70,7 @@ export function messageView(
     // A tombstone keeps no reactions (it cannot get new ones either).
     reactions: m.deletedAt || !m.reactions ? [] : [...m.reactions],
     attachments: [],
-    system: false,
+    system: m.senderId === null,
   };
 }
 

@@ -40,8 +40,10 @@ export function conversationName(conversation: Conversation, meId: string): stri
 export function snippet(message: Message | null, meId: string, kind: Conversation["kind"]): string {
   if (!message) return "No messages yet";
   const body = message.deletedAt ? "Message deleted" : message.body.replace(/\s+/g, " ");
-  if (message.sender.id === meId) return `You: ${body}`;
-  return kind === "group" ? `${message.sender.firstName || fullName(message.sender)}: ${body}` : body;
+  const { sender } = message;
+  if (!sender) return body; // a system message speaks for itself
+  if (sender.id === meId) return `You: ${body}`;
+  return kind === "group" ? `${sender.firstName || fullName(sender)}: ${body}` : body;
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });

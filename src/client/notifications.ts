@@ -126,7 +126,7 @@ export class Notifications {
   onLiveUpdate(conversation: Conversation, before: Conversation | undefined, unread: number): void {
     if (document.visibilityState !== "hidden" || this.state !== "granted") return;
     const message = conversation.lastMessage;
-    if (!message || message.deletedAt || message.sender.id === this.meId || unread === 0) return;
+    if (!message || message.deletedAt || message.sender?.id === this.meId || unread === 0) return;
     if (before && before.lastSeq >= conversation.lastSeq) return;
     const text = notificationText(conversation, message, this.meId, MAX_CHARS);
     void this.show(conversation.id, text.title, text.body);

@@ -12,7 +12,8 @@ export const messages = sqliteTable(
     id: text("id").primaryKey(),
     conversationId: text("conversation_id").notNull(),
     seq: integer("seq").notNull(),
-    senderId: text("sender_id").notNull(),
+    // Null for a system message (posted by the host application's backend, no sender).
+    senderId: text("sender_id"),
     body: text("body").notNull(),
     clientId: text("client_id"),
     createdAt: text("created_at").notNull(),

@@ -78,7 +78,7 @@ export const UserSchema: Schema<output<typeof models.UserSchema>> = object({
 export const QuoteSchema: Schema<output<typeof models.QuoteSchema>> = object({
   id: string(),
   seq: int(),
-  sender: UserSchema,
+  sender: nullable(UserSchema),
   body: string(),
   deletedAt: nullable(string()),
 });
@@ -92,7 +92,7 @@ export const MessageSchema: Schema<output<typeof models.MessageSchema>> = object
   id: string(),
   conversationId: string(),
   seq: int(),
-  sender: UserSchema,
+  sender: nullable(UserSchema),
   body: string(),
   clientId: nullable(string()),
   createdAt: string(),

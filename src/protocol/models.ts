@@ -31,7 +31,8 @@ export type Me = z.infer<typeof MeSchema>;
 export const QuoteSchema = z.object({
   id: z.string(),
   seq: z.number().int(),
-  sender: UserSchema,
+  /** null when the quoted message is a system message (it has no sender). */
+  sender: UserSchema.nullable(),
   body: z.string(),
   deletedAt: z.string().nullable(),
 });
@@ -57,7 +58,8 @@ export const MessageSchema = z.object({
   id: z.string(),
   conversationId: z.string(),
   seq: z.number().int(),
-  sender: UserSchema,
+  /** null for a system message: the host application's backend posted it (server API). */
+  sender: UserSchema.nullable(),
   /** "" for a deleted message (a tombstone keeps its seq). */
   body: z.string(),
   clientId: z.string().nullable(),
@@ -69,6 +71,7 @@ export const MessageSchema = z.object({
   /** REST responses only: the emoji the caller reacted with. Socket events leave it out. */
   myReactions: z.array(z.string()).optional(),
   attachments: z.array(AttachmentSchema),
+  /** A system message (sender null), shown apart from people's messages. */
   system: z.boolean(),
 });
 export type Message = z.infer<typeof MessageSchema>;

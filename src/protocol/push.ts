@@ -95,6 +95,7 @@ const nameOf = (user: User): string => `${user.firstName} ${user.lastName}`.trim
 /**
  * A notification for `message` as `recipientId` sees it: a direct message is titled with its
  * sender; a group with its title (or the first names of the others) and the sender before the text.
+ * A system message (no sender) is titled with the conversation and carries only its text.
  */
 export function notificationText(
   conversation: Pick<Conversation, "kind" | "title" | "participants">,
@@ -103,14 +104,16 @@ export function notificationText(
   maxChars: number,
 ): { title: string; body: string } {
   const text = message.body.replace(/\s+/g, " ").trim();
-  if (conversation.kind === "direct") {
-    return { title: clip(nameOf(message.sender), maxChars), body: clip(text, maxChars) };
-  }
+  const { sender } = message;
   const others = conversation.participants.filter((p) => p.id !== recipientId);
+  if (conversation.kind === "direct") {
+    const title = sender ? nameOf(sender) : (conversation.title ?? (others[0] ? nameOf(others[0]) : "Chat"));
+    return { title: clip(title, maxChars), body: clip(text, maxChars) };
+  }
   const names = others.map((p) => p.firstName || nameOf(p));
   const title =
     conversation.title ??
     (names.length > 3 ? `${names.slice(0, 3).join(", ")} +${names.length - 3}` : names.join(", ") || "Group");
-  const sender = message.sender.firstName || nameOf(message.sender);
-  return { title: clip(title, maxChars), body: clip(`${sender}: ${text}`, maxChars) };
+  const body = sender ? `${sender.firstName || nameOf(sender)}: ${text}` : text;
+  return { title: clip(title, maxChars), body: clip(body, maxChars) };
 }

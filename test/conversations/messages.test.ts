@@ -14,7 +14,7 @@ describe("messages", () => {
     const history = await api("GET", `/api/conversations/${conversation.id}/messages`, { token: b.token });
     expect(history.status).toBe(200);
     expect(history.body.hasMore).toBe(false);
-    expect(history.body.messages.map((m: Message) => [m.seq, m.body, m.sender.firstName])).toEqual([
+    expect(history.body.messages.map((m: Message) => [m.seq, m.body, m.sender?.firstName])).toEqual([
       [1, "hello", "Ann"],
       [2, "hi back", "Bea"],
     ]);

@@ -11,10 +11,10 @@ import { type QuoteFields, conversationView, messageView } from "../../src/views
 /**
  * The inbox listing as the Worker read it from D1 before it moved into the user's object (the code
  * of src/db/conversations.ts then, unchanged but for the cursor's encoder, now the inbox's, and the
- * fields replies, reactions and mute added since: the latest message's quote and counts, `muted`): the
- * directory's participants and conversations, each history shard's latest messages and read
- * positions. Production no longer reads it; it is the reference the inbox object's listing is
- * checked against (test/inbox/differential.test.ts, test/inbox/listing.test.ts).
+ * fields added since: the latest message's quote and counts, `muted`, a latest message without a
+ * sender): the directory's participants and conversations, each history shard's latest messages
+ * and read positions. Production no longer reads it; it is the reference the inbox object's listing
+ * is checked against (test/inbox/differential.test.ts, test/inbox/listing.test.ts).
  *
  * Its `reads` are always empty: an inbox row has the read positions of the conversation's latest
  * notice to that inbox (a read tells only the reader's inbox; the others' hear it with the next
@@ -146,8 +146,9 @@ export async function listInbox(
     conversations: rows.map((r) => {
       const l = r.latest;
       const quote = l?.reply_quote ? (JSON.parse(l.reply_quote) as QuoteFields) : null;
+      // A latest message without a sender is a system message (server API).
       const message =
-        l?.id && l.seq !== null && l.sender_id !== null
+        l?.id && l.seq !== null
           ? messageView(
               r.id,
               {
@@ -162,8 +163,8 @@ export async function listInbox(
                 replyTo: quote,
                 reactions: l.reactions ? (JSON.parse(l.reactions) as ReactionCount[]) : null,
               },
-              everyone.get(l.sender_id),
-              quote ? everyone.get(quote.senderId) : undefined,
+              l.sender_id === null ? undefined : everyone.get(l.sender_id),
+              quote?.senderId ? everyone.get(quote.senderId) : undefined,
             )
           : null;
       return conversationView(r, active.get(r.id) ?? [], message, r.lastReadSeq, [], r.muted);

@@ -47,7 +47,8 @@ function stored(senderId: string, body: string, clientId: string | null): Stored
   };
 }
 
-const view = (m: StoredMessage) => messageView("c_unit", m, person(m.senderId));
+const view = (m: StoredMessage) =>
+  messageView("c_unit", m, m.senderId === null ? undefined : person(m.senderId));
 
 function group(sends: CommittedSend[]): CommittedGroup {
   return { sends, stored: sends.filter((s) => s.created).length };

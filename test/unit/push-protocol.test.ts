@@ -32,6 +32,19 @@ describe("notification text", () => {
     expect(notificationText(untitled, { sender: ann, body: "go" }, me.id, 50).title).toBe("Ann, Bo, Cy +2");
   });
 
+  it("titles a system message with the conversation and shows only its text", () => {
+    const direct = { kind: "direct" as const, title: null, participants: [me, ann] };
+    expect(notificationText(direct, { sender: null, body: "Order shipped" }, me.id, 50)).toEqual({
+      title: "Ann Lee",
+      body: "Order shipped",
+    });
+    const group = { kind: "group" as const, title: "Plans", participants: [me, ann] };
+    expect(notificationText(group, { sender: null, body: "Meeting moved" }, me.id, 50)).toEqual({
+      title: "Plans",
+      body: "Meeting moved",
+    });
+  });
+
   it("cuts at whole characters with an ellipsis, never inside an emoji", () => {
     expect(clip("😀😀😀😀", 3)).toBe("😀😀…");
     expect(clip("short", 5)).toBe("short");

@@ -47,7 +47,9 @@ export class ThreadState {
    * message with the same clientId (clientIds are only unique per sender) settles nothing.
    */
   settles(message: Message): boolean {
-    return message.clientId !== null && message.sender.id === this.myId && this.pending.has(message.clientId);
+    return (
+      message.clientId !== null && message.sender?.id === this.myId && this.pending.has(message.clientId)
+    );
   }
 
   get(seq: number): Message | undefined {
@@ -140,7 +142,7 @@ export class ThreadState {
     others: U[],
   ): { message: Message; seenBy: U[] } | null {
     let mine: Message | undefined;
-    for (const m of this.bySeq.values()) if (m.sender.id === userId && (!mine || m.seq > mine.seq)) mine = m;
+    for (const m of this.bySeq.values()) if (m.sender?.id === userId && (!mine || m.seq > mine.seq)) mine = m;
     if (!mine) return null;
     const seq = mine.seq;
     return {

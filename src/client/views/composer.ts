@@ -99,7 +99,12 @@ export class Composer {
   startReply(message: Message, meId: string): void {
     this.cancelEdit();
     this.replying = message;
-    const who = message.sender.id === meId ? "yourself" : fullName(message.sender);
+    const who =
+      message.sender === null
+        ? "a system message"
+        : message.sender.id === meId
+          ? "yourself"
+          : fullName(message.sender);
     this.replyText.replaceChildren(
       h("strong", null, `Replying to ${who}`),
       h("span", { class: "reply-snippet" }, message.body),

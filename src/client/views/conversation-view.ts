@@ -259,8 +259,8 @@ export class ConversationView {
     if (result === "same") return;
     this.showMessage(message);
     if (result === "added") {
-      const own = message.sender.id === this.ctx.me.id;
-      if (!own) this.typing.set(message.sender.id, false);
+      const own = message.sender?.id === this.ctx.me.id;
+      if (message.sender && !own) this.typing.set(message.sender.id, false);
       if (own || wasAtBottom) this.list.scrollToBottom();
       else this.list.noteUnseen();
       this.markRead();
@@ -269,9 +269,12 @@ export class ConversationView {
   }
 
   private showMessage(message: Message): void {
-    this.users.set(message.sender.id, message.sender);
-    // Sending implies having read everything before (the server moves the sender's read position).
-    this.thread.noteRead(message.sender.id, message.seq);
+    const { sender } = message;
+    if (sender) {
+      this.users.set(sender.id, sender);
+      // Sending implies having read everything before (the server moves the sender's read position).
+      this.thread.noteRead(sender.id, message.seq);
+    }
     this.list.upsert(message);
   }
 

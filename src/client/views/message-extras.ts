@@ -17,7 +17,8 @@ export function emojiLabel(emoji: string): string {
 
 /** The quote at the top of a reply: a button that jumps to the original. */
 export function renderQuote(quote: Quote, meId: string, onJump: (quote: Quote) => void): HTMLButtonElement {
-  const who = quote.sender.id === meId ? "You" : fullName(quote.sender);
+  // A system message has no sender: its quote says whose it is the way the list shows it.
+  const who = quote.sender === null ? "System" : quote.sender.id === meId ? "You" : fullName(quote.sender);
   const button = h(
     "button",
     {

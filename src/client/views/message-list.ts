@@ -165,7 +165,7 @@ export class MessageList {
   /** A "New messages" line above the first message after `lastReadSeq`. */
   markUnreadAfter(lastReadSeq: number): void {
     const first = [...this.rows.values()]
-      .filter((r) => r.message.seq > lastReadSeq && r.message.sender.id !== this.meId)
+      .filter((r) => r.message.seq > lastReadSeq && r.message.sender?.id !== this.meId)
       .sort((a, b) => a.message.seq - b.message.seq)[0];
     if (!first) return;
     this.list.querySelector(".unread-divider")?.remove();
@@ -195,17 +195,21 @@ export class MessageList {
     const prev = this.prevMessage(seq);
     const m = row.message;
     const newDay = !prev || !sameDay(prev.createdAt, m.createdAt);
+    // System messages stand alone: they have no sender to group under, and break a sender's run.
     const grouped =
       !newDay &&
       prev !== undefined &&
-      prev.sender.id === m.sender.id &&
+      prev.sender !== null &&
+      prev.sender.id === m.sender?.id &&
       Date.parse(m.createdAt) - Date.parse(prev.createdAt) < GROUP_WINDOW_MS;
     row.li.classList.toggle("new-day", newDay);
     row.li.classList.toggle("first", !grouped);
   }
 
   private renderRow(m: Message): HTMLLIElement {
-    const own = m.sender.id === this.meId;
+    const { sender } = m;
+    if (sender === null) return this.renderSystemRow(m);
+    const own = sender.id === this.meId;
     const deleted = m.deletedAt !== null;
     const body = h("div", { class: "bubble" });
     if (m.replyTo && !deleted) body.append(renderQuote(m.replyTo, this.meId, (q) => this.handlers.onJump(q)));
@@ -213,8 +217,8 @@ export class MessageList {
     else body.append(renderBody(m.body));
     if (m.editedAt && !deleted)
       body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
-    const name = h("button", { type: "button", class: "name" }, own ? "You" : fullName(m.sender));
-    name.addEventListener("click", () => this.handlers.onPerson(m.sender));
+    const name = h("button", { type: "button", class: "name" }, own ? "You" : fullName(sender));
+    name.addEventListener("click", () => this.handlers.onPerson(sender));
     const meta = h(
       "div",
       { class: "meta" },
@@ -224,8 +228,8 @@ export class MessageList {
     const mine = this.handlers.myReactions(m.seq);
     const react = (emoji: string, active: boolean) => this.handlers.onReact(m, emoji, active);
     const col = h("div", { class: "msg-col" }, meta, body, renderReactions(m, mine, react));
-    const avatar = own ? null : userAvatar(m.sender, "sm");
-    avatar?.addEventListener("click", () => this.handlers.onPerson(m.sender));
+    const avatar = own ? null : userAvatar(sender, "sm");
+    avatar?.addEventListener("click", () => this.handlers.onPerson(sender));
     const row = h("div", { class: "row" }, avatar, col);
     const li = h(
       "li",
@@ -261,6 +265,32 @@ export class MessageList {
     if (!original) return null;
     const { id, seq, sender, body, deletedAt } = original.message;
     return renderQuote({ id, seq, sender, body, deletedAt }, this.meId, (q) => this.handlers.onJump(q));
+  }
+
+  /**
+   * A system message (the host application's, through the server API): centred and muted, no
+   * avatar, no name, no actions; nobody can edit it.
+   */
+  private renderSystemRow(m: Message): HTMLLIElement {
+    const deleted = m.deletedAt !== null;
+    const body = deleted
+      ? h("span", { class: "body deleted" }, "This message was deleted")
+      : renderBody(m.body);
+    return h(
+      "li",
+      { class: "msg system first", "data-seq": m.seq, "data-id": m.id, "data-system": "true" },
+      h("div", { class: "day", role: "separator" }, h("span", null, dayLabel(m.createdAt))),
+      h(
+        "div",
+        { class: "row" },
+        h(
+          "div",
+          { class: "system-note" },
+          body,
+          h("time", { datetime: m.createdAt, title: fullTime(m.createdAt) }, clockTime(m.createdAt)),
+        ),
+      ),
+    );
   }
 
   private renderPending(p: PendingMessage): HTMLLIElement {

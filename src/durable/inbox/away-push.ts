@@ -109,7 +109,7 @@ export class AwayPush {
     const lastPushAt = state?.lastPushAt ?? null;
     const me = this.ownerId();
     let decision: AwayDecision = "queued";
-    if (message.sender.id === me) decision = "own_message";
+    if (message.sender?.id === me) decision = "own_message";
     else if (message.deletedAt !== null) decision = "deleted";
     else if (conversation.unreadCount === 0) decision = "read";
     else if (notice.muted || conversation.muted) decision = "muted";

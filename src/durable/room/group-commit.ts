@@ -23,7 +23,8 @@ export interface CommittedGroup {
 }
 
 interface PendingSend {
-  senderId: string;
+  /** null: a system message (the server API), with no sender. */
+  senderId: string | null;
   body: string;
   clientId: string | null;
   from: WebSocket | null;
@@ -66,7 +67,7 @@ export class GroupCommit {
    * deduplicates and stores it. Nothing is acknowledged before the commit.
    */
   accept(
-    senderId: string,
+    senderId: string | null,
     rawBody: string,
     clientId: string | null,
     from: WebSocket | null,
@@ -75,7 +76,8 @@ export class GroupCommit {
     const body = this.checkBody(rawBody);
     // Only a reply reads anything here: a plain send costs what it always did.
     const replyTo = replyToId === undefined ? null : this.quoteOf(replyToId);
-    this.rate.take(senderId);
+    // System messages share one budget per room, like one more sender ("" is nobody's id).
+    this.rate.take(senderId ?? "");
     this.pending.push({ senderId, body, clientId, from, replyTo });
     if (!this.scheduled) {
       this.scheduled = true;
@@ -87,7 +89,7 @@ export class GroupCommit {
 
   /** A REST send does not wait for company: it commits now, with whatever sockets queued. */
   sendNow(
-    senderId: string,
+    senderId: string | null,
     body: string,
     clientId: string | null,
     replyToId?: string,
@@ -116,7 +118,9 @@ export class GroupCommit {
     const batch = this.takeGroup();
     if (batch.length === 0) return NOTHING;
     const known = this.store.messagesByClientIds(
-      batch.flatMap((p) => (p.clientId === null ? [] : [[p.senderId, p.clientId] as [string, string]])),
+      batch.flatMap((p) =>
+        p.clientId === null ? [] : [[p.senderId, p.clientId] as [string | null, string]],
+      ),
     );
     const sends: CommittedSend[] = [];
     const fresh: StoredMessage[] = [];
@@ -192,7 +196,8 @@ export class GroupCommit {
     });
     this.state.lastSeq += fresh.length;
     for (const m of fresh) {
-      const member = this.state.members.get(m.senderId);
+      // A system message has no sender: it moves nobody's read position.
+      const member = m.senderId === null ? undefined : this.state.members.get(m.senderId);
       if (member) this.state.moveRead(member, m.seq);
     }
   }

@@ -13,6 +13,13 @@ export const strOrNull = (v: SqlStorageValue | undefined): string | null =>
   typeof v === "string" ? v : null;
 export const num = (v: SqlStorageValue | undefined): number => (typeof v === "number" ? v : Number(v ?? 0));
 
+/**
+ * How a system message's sender is stored: `sender_id` is NOT NULL in rooms created before system
+ * messages existed (SQLite cannot relax a column in place), and "" is no user's id. It stays inside
+ * the room's storage: everything above it sees `senderId: null`.
+ */
+export const SYSTEM_SENDER = "";
+
 export const MESSAGE_COLUMNS =
   "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at, reply_quote, reaction_counts";
 
@@ -27,7 +34,7 @@ export function toMessage(r: Row): MessageFields {
   return {
     seq: num(r.seq),
     id: str(r.id),
-    senderId: str(r.sender_id),
+    senderId: r.sender_id === SYSTEM_SENDER ? null : str(r.sender_id),
     body: str(r.body),
     clientId: strOrNull(r.client_id),
     createdAt: str(r.created_at),
@@ -46,7 +53,7 @@ export function insertValues(m: MessageFields): SqlStorageValue[] {
   return [
     seq,
     id,
-    senderId,
+    senderId ?? SYSTEM_SENDER,
     body,
     clientId,
     createdAt,

@@ -51,7 +51,9 @@ export class Publisher {
     fanOutGroup(this.sockets, group, this.messageView);
     if (group.stored === 0) return;
     // Sending implies having read up to one's own message: stored with the signals window.
-    for (const s of group.sends) if (s.created) this.signals.sent(s.message.senderId, s.message.seq);
+    for (const { created, message } of group.sends) {
+      if (created && message.senderId !== null) this.signals.sent(message.senderId, message.seq);
+    }
     this.outbox.queue();
     this.notifier.queue("all");
   }

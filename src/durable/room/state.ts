@@ -128,8 +128,8 @@ export class RoomState {
   }
 
   messageView(m: StoredMessage): Message {
-    const quoted = m.replyTo ? this.members.get(m.replyTo.senderId) : undefined;
-    return messageView(this.id, m, this.members.get(m.senderId), quoted);
+    const quoted = m.replyTo?.senderId ? this.members.get(m.replyTo.senderId) : undefined;
+    return messageView(this.id, m, m.senderId === null ? undefined : this.members.get(m.senderId), quoted);
   }
 
   /**
@@ -171,7 +171,7 @@ export class RoomState {
   /** Whether inbox notices show this user: among the participants they list, or as the last sender. */
   inboxShows(userId: string): boolean {
     const shared = this.sharedView(true);
-    return shared.participants.some((p) => p.id === userId) || shared.lastMessage?.sender.id === userId;
+    return shared.participants.some((p) => p.id === userId) || shared.lastMessage?.sender?.id === userId;
   }
 
   /** Whether inbox notices show this message: it is the last one, or the last one quotes it. */

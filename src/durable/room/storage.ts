@@ -8,6 +8,7 @@ import {
   INSERT_COLUMNS,
   MESSAGE_COLUMNS,
   type Row,
+  SYSTEM_SENDER,
   insertValues,
   num,
   str,
@@ -50,7 +51,8 @@ export interface MemberRow extends User {
 export type StoredMessage = MessageFields;
 
 /** How a (sender, clientId) pair is keyed in maps: the pair is what must be unique. */
-export const clientKey = (senderId: string, clientId: string): string => `${senderId}\n${clientId}`;
+export const clientKey = (senderId: string | null, clientId: string): string =>
+  `${senderId ?? SYSTEM_SENDER}\n${clientId}`;
 
 function toMember(r: Row): MemberRow {
   return {
@@ -213,18 +215,19 @@ export class RoomStorage {
     }
     this.sql.exec(
       `INSERT INTO messages (${INSERT_COLUMNS})
-       SELECT value ->> 'seq', value ->> 'id', value ->> 'senderId', value ->> 'body', value ->> 'clientId',
-              value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt', value ->> 'replyTo',
-              value ->> 'reactions', value ->> '$.replyTo.id'
+       SELECT value ->> 'seq', value ->> 'id', coalesce(value ->> 'senderId', ''), value ->> 'body',
+              value ->> 'clientId', value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt',
+              value ->> 'replyTo', value ->> 'reactions', value ->> '$.replyTo.id'
        FROM json_each(?)`,
       JSON.stringify(messages),
     );
   }
 
   /** The stored messages among these (sender, clientId) pairs, keyed by `clientKey`. */
-  messagesByClientIds(pairs: [senderId: string, clientId: string][]): Map<string, StoredMessage> {
+  messagesByClientIds(byPeople: [senderId: string | null, clientId: string][]): Map<string, StoredMessage> {
     const found = new Map<string, StoredMessage>();
-    if (pairs.length === 0) return found;
+    if (byPeople.length === 0) return found;
+    const pairs = byPeople.map(([sender, clientId]) => [sender ?? SYSTEM_SENDER, clientId] as const);
     const rows =
       pairs.length === 1 && pairs[0]
         ? this.sql.exec(
