@@ -57,6 +57,15 @@ const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export function requestSchemas(limits: RequestLimits) {
   const body = withRules(trimmed(limits.maxMessageChars, "body"), BODY_RULES);
+  const createConversation = z.strictObject({
+    participantIds: z
+      .array(userId)
+      .min(1, "participantIds must name at least one other user")
+      .max(limits.maxGroupSize, `a conversation has at most ${limits.maxGroupSize} participants`),
+    title: label(limits.maxTitleChars, "title").optional(),
+    body: body.optional(),
+    clientId: clientId.optional(),
+  });
   return {
     register: z.strictObject({
       email: z.email().max(254),
@@ -78,15 +87,7 @@ export function requestSchemas(limits: RequestLimits) {
       lastName: label(limits.maxNameChars, "lastName").optional(),
       avatarUrl: avatarUrl(limits.maxAvatarUrlChars).optional(),
     }),
-    createConversation: z.strictObject({
-      participantIds: z
-        .array(userId)
-        .min(1, "participantIds must name at least one other user")
-        .max(limits.maxGroupSize, `a conversation has at most ${limits.maxGroupSize} participants`),
-      title: label(limits.maxTitleChars, "title").optional(),
-      body: body.optional(),
-      clientId: clientId.optional(),
-    }),
+    createConversation,
     addParticipants: z.strictObject({
       userIds: z
         .array(userId)
@@ -100,6 +101,10 @@ export function requestSchemas(limits: RequestLimits) {
     /** PATCH /api/conversations/:id/settings: the caller's own settings of one conversation. */
     conversationSettings: z.strictObject({ muted: z.boolean() }),
     markRead: z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+    /** POST /api/server/conversations: as POST /api/conversations, on behalf of `createdBy`. */
+    serverCreateConversation: createConversation.extend({ createdBy: userId }),
+    /** POST /api/server/conversations/:id/messages: as `senderId`, or without it a system message. */
+    serverMessage: z.strictObject({ body, clientId: clientId.optional(), senderId: userId.optional() }),
     /** PUT /api/server/users/:externalId: the whole profile (an absent avatarUrl or email is cleared). */
     serverUser: z.strictObject({
       firstName: label(limits.maxNameChars, "firstName"),
@@ -147,6 +152,8 @@ export type EditMessageRequest = z.input<RequestSchemas["editMessage"]>;
 export type SendMessageRequest = z.input<RequestSchemas["sendMessage"]>;
 export type RenameConversationRequest = z.input<RequestSchemas["renameConversation"]>;
 export type ConversationSettingsRequest = z.input<RequestSchemas["conversationSettings"]>;
+export type ServerCreateConversationRequest = z.input<RequestSchemas["serverCreateConversation"]>;
+export type ServerMessageRequest = z.input<RequestSchemas["serverMessage"]>;
 /** What the Worker works with once the schema accepted it. */
 export type ServerUserBody = z.output<RequestSchemas["serverUser"]>;
 export type HistoryQuery = z.output<RequestSchemas["historyQuery"]>;

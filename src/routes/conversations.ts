@@ -3,21 +3,14 @@ import { createMiddleware } from "hono/factory";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
 import { openDb } from "../db/client";
-import { blockersAmong } from "../db/blocks";
-import { findDirectConversationId } from "../db/conversations";
-import { findUsersByIds } from "../db/users";
-import { refundBudget, spendBudget } from "../durable/inbox/budget-client";
 import { decodeCursor } from "../durable/inbox/cursor";
-import type { NewConversation } from "../durable/room/membership";
-import type { Opened } from "../durable/room/rpc-types";
 import { type RoomStub, callRoom, isConversationId, roomOf } from "../durable/room/stub";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
-import { directConversationId, newId, nowIso } from "../ids";
-import type { User } from "../protocol/models";
 import { EMOJI_RULE, isReactionEmoji } from "../protocol/emoji";
 import { requestSchemas } from "../protocol/requests";
-import type { ConversationCreated, MessageResponse } from "../protocol/responses";
+import type { MessageResponse } from "../protocol/responses";
+import { addablePeople, createConversation } from "./create-conversation";
 import { jsonBody, queryOf } from "../validation";
 import { forwardUpgrade, webSocketGuard } from "./websocket";
 
@@ -32,32 +25,6 @@ interface RoomEnv extends AppEnv {
 function conversationIdOf(id: string | undefined): string {
   if (id === undefined || !isConversationId(id)) throw notFound("Conversation not found");
   return id;
-}
-
-/**
- * The people `me` may put in a conversation, found by id: every id must exist and not have blocked
- * `me`. Someone who blocked the caller gets the very answer of an unknown user (a 422 naming the
- * id), so a block is never revealed. `path` names the body field in the error.
- */
-async function addablePeople(env: Env, me: string, ids: string[], path: string): Promise<Map<string, User>> {
-  const db = openDb(env.DB);
-  const [users, blockers] = await Promise.all([findUsersByIds(db, ids), blockersAmong(db, me, ids)]);
-  const found = new Map(users.filter((u) => !blockers.has(u.id)).map((u) => [u.id, u]));
-  const missing = ids.filter((id) => id !== me && !found.has(id));
-  if (missing.length > 0) {
-    throw new ApiError("validation_failed", "Unknown users", {
-      details: missing.slice(0, 20).map((id) => ({ path, message: `unknown user ${id}` })),
-    });
-  }
-  return found;
-}
-
-/** The people of a new conversation, the caller first (see addablePeople: 422 for unknown or blocking). */
-async function peopleOf(env: Env, me: string, others: string[]): Promise<User[]> {
-  const found = await addablePeople(env, me, [me, ...others], "participantIds");
-  const caller = found.get(me);
-  if (!caller) throw notFound("User not found");
-  return [caller, ...others.flatMap((id) => found.get(id) ?? [])];
 }
 
 /** The `:emoji` of a reaction route (decoded by the router): one emoji or a short name, else 422. */
@@ -199,53 +166,14 @@ export const conversationRoutes = new Hono<AppEnv>()
     "/",
     jsonBody((c) => schemas(c).createConversation),
     async (c) => {
-      const body = c.req.valid("json");
-      const me = c.get("auth").userId;
-      const others = [...new Set(body.participantIds)].filter((id) => id !== me);
-      if (others.length === 0) {
-        throw new ApiError("validation_failed", "A conversation needs at least one other participant", {
-          details: [{ path: "participantIds", message: "must name someone other than yourself" }],
-        });
-      }
-      const maxGroup = c.get("limits").maxGroupSize;
-      if (others.length + 1 > maxGroup) {
-        throw new ApiError("validation_failed", `A conversation has at most ${maxGroup} participants`, {
-          details: [{ path: "participantIds", message: "too many participants" }],
-        });
-      }
-      const members = await peopleOf(c.env, me, others);
-      const [onlyOther] = others;
-      const direct = others.length === 1 && onlyOther !== undefined && body.title === undefined;
-      let id: string;
-      let snapshot: NewConversation | null;
-      const createdAt = nowIso();
-      if (direct) {
-        // One direct conversation per pair: its id is derived from the pair, so racing first
-        // requests meet in one room, which creates it once. A pair's conversation from before
-        // (random id, in D1's directory) is kept.
-        const existing = await findDirectConversationId(openDb(c.env.DB), me, onlyOther);
-        id = existing ?? (await directConversationId(me, onlyOther));
-        snapshot = existing ? null : { kind: "direct", title: null, createdBy: me, createdAt, members };
-      } else {
-        id = newId("c");
-        snapshot = { kind: "group", title: body.title ?? null, createdBy: me, createdAt, members };
-      }
-      const first = body.body === undefined ? null : { body: body.body, clientId: body.clientId };
-      // A new conversation spends from the creator's budget (USER_CONVERSATIONS_PER_HOUR); given
-      // back when the room had it already (a direct conversation asked for again) or nothing was made.
-      if (snapshot) await spendBudget(c.env, me, "conversations", 1);
-      let opened: Opened;
-      try {
-        opened = await callRoom(roomOf(c.env, id).open(me, snapshot, first));
-      } catch (err) {
-        if (snapshot) await refundBudget(c.env, me, "conversations", 1);
-        throw err;
-      }
-      if (snapshot && !opened.created) await refundBudget(c.env, me, "conversations", 1);
-      const result: ConversationCreated = opened.message
-        ? { conversation: opened.conversation, message: opened.message }
-        : { conversation: opened.conversation };
-      return c.json(result, opened.created ? 201 : 200);
+      const { result, status } = await createConversation(
+        c.env,
+        c.get("limits"),
+        c.get("auth").userId,
+        c.req.valid("json"),
+        () => notFound("User not found"),
+      );
+      return c.json(result, status);
     },
   )
   .route("/:id", conversation);

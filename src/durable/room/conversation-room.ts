@@ -79,7 +79,7 @@ export class ConversationRoom extends DurableObject<Env> {
       if (!created) await this.ready();
       this.publisher.commitOpen();
       const member = this.state.requireMember(userId);
-      const sent = first ? this.publisher.send(member, first) : null;
+      const sent = first ? this.publisher.send(member.id, first) : null;
       if (created) {
         const others = this.state.activeMemberIds().filter((id) => id !== member.id);
         this.ctx.waitUntil(this.notifier.announceCreated(others));
@@ -107,9 +107,34 @@ export class ConversationRoom extends DurableObject<Env> {
       // A reply to a message older than the room's tail quotes it from the shard.
       if (input.replyTo !== undefined) await this.historyReader.ensureLocal(input.replyTo);
       await this.allowances.spend(member.id, input.body);
-      const result = this.publisher.send(member, input);
+      const result = this.publisher.send(member.id, input);
       if (result.created) await this.publisher.restWritten(member.id, true);
       return { ...result, message: this.publisher.mine(member.id, result.message) };
+    });
+  }
+
+  /**
+   * The server API's send: a message as `senderId`, who must be a participant (else 422: the body
+   * names the wrong person, the conversation itself exists), or with `senderId` null a system
+   * message, which has no sender. Answers once D1 has it (and the sender's inbox), like a REST send.
+   */
+  async post(senderId: string | null, input: SendInput): Promise<RpcResult<SendResult>> {
+    return this.guard(async () => {
+      await this.ready();
+      this.state.requireMeta();
+      this.publisher.commitOpen();
+      if (senderId !== null && !this.state.isActive(senderId)) {
+        throw new ApiError("validation_failed", "senderId is not a participant of this conversation", {
+          details: [{ path: "senderId", message: "not a participant of this conversation" }],
+        });
+      }
+      // A user's message spends their budget, whoever posts it; a system message has no owner.
+      if (senderId !== null) await this.allowances.spend(senderId, input.body);
+      const result = this.publisher.send(senderId, input);
+      if (result.created) {
+        await (senderId === null ? this.outbox.flushForRest() : this.publisher.restWritten(senderId, true));
+      }
+      return result;
     });
   }
 

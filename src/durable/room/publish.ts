@@ -34,9 +34,12 @@ export class Publisher {
     this.group(this.commits.commit());
   }
 
-  /** A send outside the socket's group commit (REST, a new conversation's first message). */
-  send(member: MemberRow, input: SendInput): SendResult {
-    const { group, own } = this.commits.sendNow(member.id, input.body, input.clientId ?? null, input.replyTo);
+  /**
+   * A send outside the socket's group commit (REST, a new conversation's first message, the server
+   * API: `senderId` null is a system message).
+   */
+  send(senderId: string | null, input: SendInput): SendResult {
+    const { group, own } = this.commits.sendNow(senderId, input.body, input.clientId ?? null, input.replyTo);
     this.group(group);
     return { message: this.messageView(own.message), created: own.created };
   }
