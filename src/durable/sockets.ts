@@ -27,7 +27,10 @@ export interface SocketAttachment {
   /** Namespaced so a socket accepted by other code is never mistaken for ours. */
   chat: 1;
   userId: string;
-  /** Token expiry, seconds since the epoch: the socket is closed with 4401 on its first frame after it. */
+  /**
+   * Token expiry, seconds since the epoch: the socket is closed with 4401 on its first frame after
+   * it, or by the object's alarm (`closeExpired`) if it sends nothing (runtime-answered pings included).
+   */
   tokenExp: number;
   /** The client asked for `?batch=1`: events committed together may arrive as one JSON array frame. */
   batch: boolean;
@@ -225,6 +228,30 @@ export class SocketSet {
       if (ws === options.except || a.userId === options.exceptUser) continue;
       if (!safeSend(ws, data)) this.untrack(ws);
     }
+  }
+
+  /**
+   * When the next socket's token expires (milliseconds since the epoch), or null without sockets:
+   * the object keeps its alarm no later than this, so an idle socket is closed on time.
+   */
+  nextExpiryMs(): number | null {
+    let next: number | null = null;
+    for (const a of this.all().values()) {
+      if (Number.isFinite(a.tokenExp) && (next === null || a.tokenExp < next)) next = a.tokenExp;
+    }
+    return next === null ? null : next * 1000;
+  }
+
+  /** Closes with 4401 every socket whose token has expired at `now` (ms); returns what they were. */
+  closeExpired(now: number): SocketAttachment[] {
+    const closed: SocketAttachment[] = [];
+    for (const [ws, a] of this.all()) {
+      if (now / 1000 < a.tokenExp) continue;
+      safeClose(ws, CloseCode.tokenInvalid, "token expired");
+      this.untrack(ws);
+      closed.push(a);
+    }
+    return closed;
   }
 
   closeUser(userId: string, code: number, reason: string): void {

@@ -46,13 +46,17 @@ export function roomWith(
   return { store, state, membership };
 }
 
-/** An alarm schedule that records what it was asked for instead of setting the object's alarm. */
-export function recordingAlarm(): { alarm: AlarmSchedule; requests: number[] } {
+/**
+ * An alarm schedule that records what it was asked for instead of setting the object's alarm;
+ * `stored` is the alarm an earlier wake-up left set (what `load` reads).
+ */
+export function recordingAlarm(stored: number | null = null): { alarm: AlarmSchedule; requests: number[] } {
   const requests: number[] = [];
   const alarm = new AlarmSchedule({
     setAlarm: async (at: number | Date) => {
       requests.push(typeof at === "number" ? at : at.getTime());
     },
+    getAlarm: async () => stored,
   });
   return { alarm, requests };
 }

@@ -25,7 +25,7 @@ import { type MintedTicket, mintTicket, redeemTicket } from "./tickets";
 export class UserInbox extends DurableObject<Env> {
   private readonly sockets: SocketSet;
   private readonly rows: InboxRows;
-  /** One alarm for every clock of the inbox (alarm.ts): Web Push delivery so far. */
+  /** One alarm for every clock of the inbox (alarm.ts): sockets' token expiry, Web Push delivery. */
   private readonly alarms: InboxAlarm;
   /** Web Push for when none of the user's sockets is open (src/durable/inbox/away-push.ts). */
   private readonly push: AwayPush;
@@ -127,8 +127,11 @@ export class UserInbox extends DurableObject<Env> {
     return this.push.endpoints();
   }
 
-  /** The one alarm: each clock does what is due (push delivery so far). */
+  /** The one alarm, two clocks (alarm.ts): sockets' token expiry and queued pushes. */
   override async alarm(): Promise<void> {
+    this.sockets.closeExpired(Date.now());
+    const next = this.sockets.nextExpiryMs();
+    if (next !== null) await this.alarms.request(next);
     await this.push.deliver();
   }
 
@@ -136,6 +139,8 @@ export class UserInbox extends DurableObject<Env> {
     const { userId, tokenExp } = upgradeCaller(request);
     const { server, response } = acceptSocket(this.ctx, this.sockets, { userId, tokenExp, batch: false });
     safeSend(server, JSON.stringify({ type: "ready" } satisfies InboxEvent));
+    // A socket that only pings never wakes the inbox: the alarm closes it when its token expires.
+    await this.alarms.request(tokenExp * 1000);
     return response;
   }
 

@@ -58,6 +58,7 @@ export class ConversationRoom extends DurableObject<Env> {
     } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    void ctx.blockConcurrencyWhile(() => this.alarms.load());
   }
 
   // ---- RPC methods, called by the Worker with a verified user id ----
@@ -275,6 +276,8 @@ export class ConversationRoom extends DurableObject<Env> {
         tokenExp,
         batch,
       });
+      // A socket that only pings never wakes the room: the alarm closes it when its token expires.
+      this.alarms.request(tokenExp * 1000);
       const { id, lastSeq } = this.state;
       const missed = replay === null ? [] : [...replay.older, ...replay.recent()];
       const replayedTo = since === null ? null : (missed.at(-1)?.seq ?? Math.min(since, lastSeq));
@@ -355,17 +358,26 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   /**
-   * One alarm, two clocks: the inbox notices (window and retries) and the D1 outbox (flush and
-   * retry), side by side, so a slow inbox never holds up D1's copy or the other way round.
+   * One alarm, several clocks: sockets' token expiry, the inbox notices (window and retries) and the
+   * D1 outbox (flush and retry); the last two side by side, so a slow inbox never holds up D1's copy
+   * or the other way round.
    */
   override async alarm(): Promise<void> {
     this.alarms.fired();
+    this.expireSockets();
     if (!this.state.exists) return;
     this.publisher.commitOpen();
     await Promise.all([this.notifier.sendIfDue(), this.outbox.flush()]);
   }
 
   // ---- delegation ----
+
+  /** Closes (4401) the sockets whose token expired, and keeps the alarm for the next one. */
+  private expireSockets(): void {
+    for (const gone of this.sockets.closeExpired(Date.now())) this.presence.departed(gone);
+    const next = this.sockets.nextExpiryMs();
+    if (next !== null) this.alarms.request(next);
+  }
 
   private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
     switch (frame.type) {
