@@ -22,6 +22,8 @@ interface OptionalSecrets {
   /** The Web Push key pair (README, "Notifications"). */
   VAPID_PUBLIC_KEY?: string;
   VAPID_PRIVATE_KEY?: string;
+  /** Signs webhook deliveries; without it webhooks are off (README, "Embed it in your app"). */
+  WEBHOOK_SECRET?: string;
 }
 
 declare global {

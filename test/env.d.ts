@@ -4,6 +4,8 @@ declare module "vitest" {
   interface ProvidedContext {
     /** The local push service (setup/push-service.ts), e.g. http://localhost:41234. */
     pushServiceUrl: string;
+    /** The webhook tests' receiver (setup/webhook-receiver.ts), e.g. http://localhost:41235. */
+    webhookReceiverUrl: string;
   }
 }
 

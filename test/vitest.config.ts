@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -16,6 +17,26 @@ function vapidKeys() {
   return { VAPID_PUBLIC_KEY: point.toString("base64url"), VAPID_PRIVATE_KEY: jwk.d ?? "" };
 }
 const VAPID = vapidKeys();
+
+/** A port nobody listens on now (the webhook receiver takes it in its global setup). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "localhost", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// The webhook tests' receiver (setup/webhook-receiver.ts): its URL must be in WEBHOOK_URLS before
+// the runtimes start, so its port is chosen here and handed to the global setup.
+const WEBHOOK_PORT = await freePort();
+process.env.WEBHOOK_RECEIVER_PORT = String(WEBHOOK_PORT);
+/** The secret the test Worker signs webhooks with (test/webhooks/ verifies with it). */
+const WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdefghij";
 
 /** Settings that keep the suite quick and out of the way of what a test does not look at. */
 const RELAXED = {
@@ -39,6 +60,8 @@ async function project(options: {
   include: string[];
   vars: Record<string, string>;
   globalSetup?: string[];
+  /** Miniflare options on top of wrangler.toml's (e.g. faster queue consumers). */
+  miniflare?: Record<string, unknown>;
   /**
    * One runtime runs the project's files one after another, sharing storage, instead of a fresh
    * runtime per file (about 5 s each on the 2-core test machine). Only for files that make few
@@ -49,13 +72,14 @@ async function project(options: {
   /** D1 databases to bind besides wrangler.toml's (each its own local database). */
   d1?: string[];
 }) {
-  const { name, include, vars, globalSetup = [], shareRuntime = false, d1 = [] } = options;
+  const { name, include, vars, globalSetup = [], shareRuntime = false, d1 = [], miniflare = {} } = options;
   return {
     plugins: [
       cloudflareTest(async () => ({
         main: root("../src/index.ts"),
         wrangler: { configPath: root("../wrangler.toml") },
         miniflare: {
+          ...miniflare,
           d1Databases: ["MIGRATION_TEST_DB", ...d1],
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(root("../migrations")),
@@ -75,6 +99,7 @@ async function project(options: {
             VAPID_SUBJECT: "mailto:tests@example.com",
             PUSH_HTTP_HOSTS: "localhost",
             PUSH_TIMEOUT_MS: "5000",
+            WEBHOOK_SECRET,
             // Property tests draw fresh inputs on every local run; CI replays one fixed seed so a
             // submission's result is reproducible (FUZZ_SEED=<n> replays any run; "random" forces fresh).
             FUZZ_SEED: process.env.FUZZ_SEED ?? (process.env.CI ? "20261122" : "random"),
@@ -145,6 +170,34 @@ export default defineConfig({
           RETENTION_DAYS: "30",
         },
         d1: ["SHARD_A", "SHARD_B"],
+      }),
+      // Webhooks through the local queue to a real HTTP receiver: every room of this project records
+      // events, so only the files that look at them run here.
+      await project({
+        name: "webhooks",
+        include: ["webhooks/**/*.test.ts"],
+        vars: {
+          ...RELAXED,
+          WEBHOOK_URLS: `http://localhost:${WEBHOOK_PORT}/hooks/a,http://localhost:${WEBHOOK_PORT}/hooks/b`,
+          WEBHOOK_TIMEOUT_MS: "5000",
+          // Retries after 1 s, then 2 s (the cap), so a test sees them within seconds.
+          WEBHOOK_RETRY_BASE_SECONDS: "1",
+          WEBHOOK_RETRY_MAX_SECONDS: "2",
+        },
+        globalSetup: ["./setup/webhook-receiver.ts"],
+        miniflare: {
+          // wrangler.toml's consumers with a short batch timeout and fewer retries (then the
+          // dead-letter queue), replacing its entries whole.
+          queueConsumers: {
+            "edge-chat-events": {
+              maxBatchSize: 10,
+              maxBatchTimeout: 0.05,
+              maxRetries: 3,
+              deadLetterQueue: "edge-chat-events-dlq",
+            },
+            "edge-chat-events-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: 3 },
+          },
+        },
       }),
       // The room's limits, each set small enough to be reached through the public API.
       await project({

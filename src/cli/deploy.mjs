@@ -3,8 +3,9 @@
 //
 //   1. Every D1 database the environment binds by name exists: one the account lacks is created
 //      (`wrangler d1 create`), as `wrangler deploy`'s automatic provisioning would create it, only
-//      earlier, so that step 2 can reach it on a first deploy. So does every queue a consumer reads
-//      and every dead-letter queue (provisioning creates only producers' queues).
+//      earlier, so that step 2 can reach it on a first deploy.
+//      Every queue it names (the webhook events and their dead-letter queue) likewise: `wrangler
+//      deploy` refuses a queue the account lacks.
 //   2. Every database gets its role's migrations (src/cli/d1-migrate.mjs: the directory and every
 //      history shard). The Worker still serving is the previous version, so a migration must keep
 //      working for it: add tables and columns, never drop or rename one the running code reads
@@ -20,7 +21,6 @@
 // version working while the new one is not live yet.
 //
 //   node src/cli/deploy.mjs [--env <name>] [any `wrangler deploy` flag, e.g. --secrets-file <file>]
-//   (with --dry-run only `wrangler deploy --dry-run` runs)
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -68,12 +68,6 @@ const { unstable_readConfig } = await import("wrangler");
 const config = unstable_readConfig({ config: join(ROOT, "wrangler.toml"), env });
 console.log(`deploy: ${config.name}${env ? ` (env ${env})` : ""}`);
 
-// A dry run touches nothing remote: no database created or migrated, no secret generated.
-if (args.includes("--dry-run")) {
-  if (!wrangler(["deploy", ...envArgs, ...args]).ok) fail("wrangler deploy --dry-run failed");
-  process.exit(0);
-}
-
 // 1. Databases by name.
 const wanted = new Set(
   (await migratedBindings(env))
@@ -91,15 +85,17 @@ if (wanted.size > 0) {
   }
 }
 
-// Queues: wrangler deploy creates a producer's queue itself, but refuses a consumer (or a
-// dead-letter queue) whose queue does not exist yet.
-const queues = new Set(
-  (config.queues?.consumers ?? []).flatMap((c) => [c.queue, c.dead_letter_queue]).filter(Boolean),
-);
+// 1b. Queues by name: producers, consumers and their dead-letter queues.
+const queues = new Set([
+  ...(config.queues?.producers ?? []).map((q) => q.queue),
+  ...(config.queues?.consumers ?? []).flatMap((q) =>
+    q.dead_letter_queue ? [q.queue, q.dead_letter_queue] : [q.queue],
+  ),
+]);
 for (const name of queues) {
   if (wrangler(["queues", "info", name], { capture: true }).ok) continue;
   console.log(`deploy: creating queue ${name}`);
-  if (!wrangler(["queues", "create", name]).ok) fail(`wrangler queues create ${name} failed`);
+  if (!wrangler(["queues", "create", name]).ok) fail(`wrangler queues create ${name} failed (logged in?)`);
 }
 
 // 2. Migrations, while the previous version still serves.

@@ -1,6 +1,6 @@
-// Writes the local secrets `npm run dev` needs into .dev.vars (never committed): a random JWT_SECRET
-// and SERVER_API_KEYS for each that is missing, and a VAPID key pair for Web Push when the file has
-// none. Values already in the file are kept, so existing sessions and browser push subscriptions
+// Writes the local secrets `npm run dev` needs into .dev.vars (never committed): a random JWT_SECRET,
+// SERVER_API_KEYS and WEBHOOK_SECRET for each that is missing, and a VAPID key pair for Web Push when
+// the file has none. Values already in the file are kept, so existing sessions and browser push subscriptions
 // stay valid. Development-only values (ENVIRONMENT, a local VAPID_SUBJECT) live only here, never in
 // .dev.vars.example, which the Deploy button reads.
 //
@@ -46,7 +46,7 @@ export function ensureDevVars() {
   if (text !== "" && !text.endsWith("\n")) text += "\n";
   const has = (name) => new RegExp(`^${name}=.+`, "m").test(text);
   const added = [];
-  for (const name of ["JWT_SECRET", "SERVER_API_KEYS"]) {
+  for (const name of ["JWT_SECRET", "SERVER_API_KEYS", "WEBHOOK_SECRET"]) {
     if (has(name)) continue;
     text += `${name}=${randomSecret()}\n`;
     added.push(name);

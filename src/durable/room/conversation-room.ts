@@ -14,6 +14,7 @@ import { type RoomParts, roomParts } from "./parts";
 import type { Opened, SendInput, SendResult } from "./rpc-types";
 import { parseSince } from "./since";
 import type { MemberRow } from "./storage";
+import type { WebhookBatch, WebhookReport } from "./webhook-outbox";
 
 /**
  * One conversation, named by its id (`ctx.id.name`): the single writer of its messages and its
@@ -36,6 +37,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly reactions: RoomParts["reactions"];
   private readonly changes: RoomParts["changes"];
   private readonly publisher: RoomParts["publisher"];
+  private readonly webhooks: RoomParts["webhooks"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,6 +57,7 @@ export class ConversationRoom extends DurableObject<Env> {
       reactions: this.reactions,
       changes: this.changes,
       publisher: this.publisher,
+      webhooks: this.webhooks,
     } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -256,6 +259,15 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.notifier.noticeFor(userId);
   }
 
+  /** The webhook queue consumer's calls (src/webhooks/consumer.ts; see webhook-outbox.ts). */
+  async webhookBatch(url: string, batchId: string): Promise<WebhookBatch | null> {
+    return this.webhooks.batch(url, batchId);
+  }
+
+  async webhookReport(url: string, batchId: string, report: WebhookReport): Promise<void> {
+    this.webhooks.report(url, batchId, report);
+  }
+
   // ---- WebSockets (Hibernation API) ----
 
   override async fetch(request: Request): Promise<Response> {
@@ -358,15 +370,16 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   /**
-   * One alarm, several clocks: sockets' token expiry, the inbox notices (window and retries) and the
-   * D1 outbox (flush and retry); the last two side by side, so a slow inbox never holds up D1's copy
-   * or the other way round.
+   * One alarm, several clocks: sockets' token expiry, the inbox notices (window and retries), the
+   * webhook outbox (redelivery) and the D1 outbox (flush and retry); the inbox and D1 side by side,
+   * so a slow inbox never holds up D1's copy or the other way round.
    */
   override async alarm(): Promise<void> {
     this.alarms.fired();
     this.expireSockets();
     if (!this.state.exists) return;
     this.publisher.commitOpen();
+    this.webhooks.due();
     await Promise.all([this.notifier.sendIfDue(), this.outbox.flush()]);
   }
 
@@ -374,7 +387,7 @@ export class ConversationRoom extends DurableObject<Env> {
 
   /** Closes (4401) the sockets whose token expired, and keeps the alarm for the next one. */
   private expireSockets(): void {
-    for (const gone of this.sockets.closeExpired(Date.now())) this.presence.departed(gone);
+    for (const gone of this.sockets.closeExpired(Date.now())) this.signals.departed(gone);
     const next = this.sockets.nextExpiryMs();
     if (next !== null) this.alarms.request(next);
   }

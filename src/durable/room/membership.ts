@@ -18,6 +18,18 @@ export interface NewConversation {
 }
 
 /**
+ * Who hears about membership changes as they are stored (the webhook outbox): every change that
+ * adds or removes a member passes through here, whichever route or frame caused it.
+ */
+export interface MembershipEvents {
+  created(): void;
+  added(users: readonly User[]): void;
+  left(user: User): void;
+}
+
+const NO_EVENTS: MembershipEvents = { created() {}, added() {}, left() {} };
+
+/**
  * The room is the one writer of its membership: joins, leaves and hides are stored here first and
  * reach D1's directory through the outbox (`changed` tells it), like messages.
  */
@@ -30,6 +42,7 @@ export class Membership {
     private readonly changed: () => void,
     /** Where a new conversation's history may be placed: the open shards of HISTORY_SHARDS. */
     private readonly shards: readonly string[],
+    private readonly events: MembershipEvents = NO_EVENTS,
   ) {}
 
   /** Stores a new conversation and its members in one transaction; false if the room has one already. */
@@ -51,6 +64,7 @@ export class Membership {
     });
     this.state.reload();
     this.changed();
+    this.events.created();
     return true;
   }
 
@@ -107,6 +121,7 @@ export class Membership {
     });
     this.state.reload();
     this.changed();
+    this.events.added(fresh);
     return fresh;
   }
 
@@ -152,6 +167,7 @@ export class Membership {
     this.store.markLeft(member.id, nowIso());
     this.state.reload();
     this.changed();
+    this.events.left(member);
   }
 
   /** A direct conversation leaves the member's inbox until its next message. */

@@ -1,4 +1,4 @@
-import { limitsFrom } from "../../config";
+import { limitsFrom, webhookSettingsFrom } from "../../config";
 import { mirrorHistory, mirrorMembership } from "../../db/mirror";
 import { shardDb } from "../../db/shards";
 import { metricsFrom } from "../../observability/metrics";
@@ -18,6 +18,7 @@ import { Signals } from "./signals";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
 import { RateWindow, TypingThrottle } from "./throttles";
+import { WebhookOutbox } from "./webhook-outbox";
 
 /**
  * The modules of one room, wired to its storage, its sockets, its alarm, the settings and the
@@ -75,12 +76,26 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     },
     (pass) => ctx.waitUntil(pass),
   );
+  const webhooks = new WebhookOutbox(
+    state.id,
+    ctx.storage.sql,
+    state,
+    env.EVENTS,
+    alarms,
+    { ...webhookSettingsFrom(env), retryMs: limits.outboxRetryMs },
+    (pass) => ctx.waitUntil(pass),
+  );
   const membership = new Membership(
     store,
     state,
     limits.maxGroupSize,
     () => outbox.membershipChanged(),
     limits.openHistoryShards,
+    {
+      created: () => webhooks.conversationCreated(),
+      added: (users) => webhooks.participantsAdded(users),
+      left: (user) => webhooks.participantLeft(user),
+    },
   );
   membership.recordLegacyShard();
   const signals = new Signals({
@@ -115,11 +130,12 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     notifier,
     outbox,
     membership,
+    webhooks,
     historyReader: new RoomHistory(store, log, state, shardHistory(env, state)),
     signals,
     commits,
     reactions,
-    publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions, signals),
+    publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions, signals, webhooks),
     changes: new MemberChanges(membership, state, sockets, signals, notifier, rate),
     rate,
     allowances,

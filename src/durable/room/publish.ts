@@ -10,10 +10,11 @@ import type { Signals } from "./signals";
 import type { SendInput, SendResult } from "./rpc-types";
 import type { RoomState } from "./state";
 import type { MemberRow, StoredMessage } from "./storage";
+import type { WebhookOutbox } from "./webhook-outbox";
 
 /**
- * What follows a write of the room's messages, whoever made it (a REST call, a
- * socket frame, the group timer): the sockets hear it, the D1 outbox and the inbox notices are
+ * What follows a write of the room's messages, whoever made it (a REST call, a socket frame, the
+ * group timer): the sockets hear it, the D1 outbox, the inbox notices and the webhook events are
  * queued, and a REST write waits until D1 and the writer's own inbox have it.
  */
 export class Publisher {
@@ -25,6 +26,7 @@ export class Publisher {
     private readonly notifier: InboxNotifier,
     private readonly reactions: Reactions,
     private readonly signals: Signals,
+    private readonly webhooks: Pick<WebhookOutbox, "messagesCreated" | "messageChanged">,
   ) {}
 
   readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
@@ -57,6 +59,7 @@ export class Publisher {
     for (const { created, message } of group.sends) {
       if (created && message.senderId !== null) this.signals.sent(message.senderId, message.seq);
     }
+    this.webhooks.messagesCreated(group.sends, this.messageView);
     this.outbox.queue();
     this.notifier.queue("all");
   }
@@ -65,6 +68,7 @@ export class Publisher {
   change(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
     const message = this.messageView(updated);
     this.sockets.broadcast(JSON.stringify({ type, message } satisfies RoomEvent));
+    this.webhooks.messageChanged(type, message);
     // The inboxes show the last message, and its quote when it replies to this one.
     if (this.state.inboxShowsMessage(updated.id)) this.notifier.queue("all");
     return message;

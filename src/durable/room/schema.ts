@@ -80,6 +80,20 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS reactions_user ON reactions (user_id, seq) WHERE active = 1;
    CREATE INDEX IF NOT EXISTS reactions_dirty ON reactions (dirty) WHERE dirty = 1;
    ALTER TABLE members ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;`,
+  // 5. The webhook outbox (webhook-outbox.ts): the room's events in order (AUTOINCREMENT: a seq is
+  //    never reused after the table empties, so an endpoint's cursor never skips a new event), and
+  //    per endpoint how far it has been delivered and the one batch in flight.
+  `CREATE TABLE IF NOT EXISTS webhook_events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     body TEXT NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS webhook_endpoints (
+     url TEXT PRIMARY KEY,
+     delivered_seq INTEGER NOT NULL DEFAULT 0,
+     batch_id TEXT,
+     batch_through INTEGER,
+     sent_at INTEGER
+   );`,
 ];
 
 /** The version a room reaches once migrated. */
