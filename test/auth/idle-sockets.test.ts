@@ -24,16 +24,16 @@ async function shortLivedToken(token: string): Promise<{ token: string; exp: num
   return { token: res.body.token, exp: Date.parse(res.body.expiresAt) / 1000 };
 }
 
-/** Pings every 200 ms until the token's expiry has passed; each ping must be answered. */
+/**
+ * Pings every 200 ms until the token's expiry has passed (or the object's alarm closed the socket
+ * at the expiry already); the pings are answered, and they are all the socket sends.
+ */
 async function pingUntilExpired(socket: TestSocket, exp: number): Promise<void> {
-  let pings = 0;
-  while (Date.now() / 1000 < exp + 0.05) {
+  while (Date.now() / 1000 < exp + 0.05 && socket.ws.readyState === WebSocket.OPEN) {
     socket.sendRaw("ping");
-    pings++;
     await new Promise((r) => setTimeout(r, 200));
   }
   expect(socket.events.filter((e) => e === "pong").length).toBeGreaterThan(0);
-  expect(pings).toBeGreaterThan(0);
 }
 
 /** Runs the object's alarm now if it has not fired by itself already; the socket must be closed 4401. */
