@@ -123,7 +123,21 @@ export class WebhookOutbox {
     const bodies = events.map((e) =>
       JSON.stringify({ id: newId("e"), type: e.type, createdAt, data: e.data }),
     );
-    this.sql.exec("INSERT INTO webhook_events (body) SELECT value FROM json_each(?)", JSON.stringify(bodies));
+    try {
+      this.sql.exec(
+        "INSERT INTO webhook_events (body) SELECT value FROM json_each(?)",
+        JSON.stringify(bodies),
+      );
+    } catch (err) {
+      // The change itself is committed and told to the sockets already: a webhook fault must not
+      // turn it into an error for the sender. These events are lost, and the log says so.
+      log("error", "webhook_record_failed", {
+        conversationId: this.conversationId,
+        events: events.length,
+        ...describeError(err),
+      });
+      return;
+    }
     // A backstop: if this object stops before the pass below has enqueued, the alarm does it.
     this.wakeAt(this.now() + this.settings.retryMs);
     this.kick();
@@ -210,10 +224,15 @@ export class WebhookOutbox {
     // After the caller's turn: events recorded together (a group commit, a batch of additions)
     // leave in one batch, and the commit's own work is done first.
     await Promise.resolve();
-    do {
-      this.again = false;
-      await this.pass();
-    } while (this.again);
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again);
+    } catch (err) {
+      log("error", "webhook_pass_failed", { conversationId: this.conversationId, ...describeError(err) });
+      this.wakeAt(this.now() + this.settings.retryMs);
+    }
   }
 
   /** Enqueues the next batch of every endpoint without one in flight (or whose batch went silent). */
