@@ -401,9 +401,8 @@ function webhookUrl(entry: string): string | null {
 }
 
 /**
- * WEBHOOK_* as settings. An endpoint that is not a usable URL is left out (and logged by the
- * caller that notices) rather than thrown: these settings are read on the room's send path, which
- * a webhook misconfiguration must never stop.
+ * WEBHOOK_* as settings. An endpoint that is not a usable URL is left out rather than thrown: these
+ * settings are read on the room's send path, which a webhook misconfiguration must never stop.
  */
 export function webhookSettingsFrom(env: WebhookVars): WebhookSettings {
   const hit = webhooks.get(env);
