@@ -365,6 +365,8 @@ export interface WebhookSettings {
   redeliverMs: number;
   /** WEBHOOK_BATCH_EVENTS: events per queue message (delivered one POST each, in order). */
   batchEvents: number;
+  /** WEBHOOK_MAX_BACKLOG: events a room keeps for one endpoint; older ones are dropped (logged). */
+  maxBacklog: number;
   /** The queue whose messages exhausted their retries (wrangler.toml's dead_letter_queue). */
   deadLetterQueue: string;
 }
@@ -377,6 +379,7 @@ type WebhookVars = Pick<
   | "WEBHOOK_RETRY_MAX_SECONDS"
   | "WEBHOOK_REDELIVER_SECONDS"
   | "WEBHOOK_BATCH_EVENTS"
+  | "WEBHOOK_MAX_BACKLOG"
   | "WEBHOOK_DEAD_LETTER_QUEUE"
   | "WEBHOOK_SECRET"
 >;
@@ -420,6 +423,7 @@ export function webhookSettingsFrom(env: WebhookVars): WebhookSettings {
     retryMaxSeconds: Math.min(int(env.WEBHOOK_RETRY_MAX_SECONDS, 1800), 43_200),
     redeliverMs: int(env.WEBHOOK_REDELIVER_SECONDS, 3600, 1) * 1000,
     batchEvents: int(env.WEBHOOK_BATCH_EVENTS, 50, 1),
+    maxBacklog: int(env.WEBHOOK_MAX_BACKLOG, 10_000, 1),
     deadLetterQueue: env.WEBHOOK_DEAD_LETTER_QUEUE ?? "",
   };
   webhooks.set(env, settings);

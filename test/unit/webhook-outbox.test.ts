@@ -34,7 +34,7 @@ function setup(storage: DurableObjectStorage, urls: string[] = [A, B]) {
     room.state,
     queue,
     alarm,
-    { urls, redeliverMs: REDELIVER_MS, batchEvents: 2, retryMs: RETRY_MS },
+    { urls, redeliverMs: REDELIVER_MS, batchEvents: 2, maxBacklog: 5, retryMs: RETRY_MS },
     (p) => passes.push(p),
     clock.now,
   );
@@ -189,6 +189,20 @@ describe("webhook outbox", () => {
       await t.events(1);
       expect(t.bodies(A)).toEqual(["e3"]);
       expect(t.bodies(B)).toEqual(["e3"]);
+    });
+  });
+
+  it("drops the oldest events for an endpoint too far behind, and keeps the order of the rest", async () => {
+    await withStorage(async (storage) => {
+      const t = setup(storage, [A]);
+      await t.events(1);
+      const stuck = t.lastJob(A);
+      await t.events(9); // 10 events, the backlog holds 5
+      expect(t.bodies(A, stuck?.batchId)).toEqual([]);
+      t.outbox.report(A, stuck?.batchId ?? "", { deliveredThrough: 1 });
+      await t.settle();
+      expect(t.bodies(A)).toEqual(["e6", "e7"]);
+      expect(t.stored()).toBe(5);
     });
   });
 

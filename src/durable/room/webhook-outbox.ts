@@ -65,7 +65,10 @@ export class WebhookOutbox {
     private readonly state: RoomState,
     private readonly queue: { send(job: WebhookJob): Promise<unknown> },
     private readonly alarm: AlarmSchedule,
-    private readonly settings: Pick<WebhookSettings, "urls" | "redeliverMs" | "batchEvents"> & {
+    private readonly settings: Pick<
+      WebhookSettings,
+      "urls" | "redeliverMs" | "batchEvents" | "maxBacklog"
+    > & {
       retryMs: number;
     },
     private readonly waitUntil: (pass: Promise<void>) => void,
@@ -248,8 +251,10 @@ export class WebhookOutbox {
          AND (SELECT count(*) FROM webhook_endpoints) = ?`,
       urls.length,
     );
+    const newest = this.sql.exec("SELECT max(seq) AS n FROM webhook_events").one().n;
     for (const url of urls) {
       const ep = this.endpoint(url) ?? this.addEndpoint(url);
+      if (typeof newest === "number") this.capBacklog(url, ep, newest);
       const now = this.now();
       if (ep.batchId !== null && now < ep.sentAt + this.settings.redeliverMs) {
         this.wakeAt(ep.sentAt + this.settings.redeliverMs);
@@ -294,6 +299,22 @@ export class WebhookOutbox {
   private wakeAt(at: number): void {
     if (this.dueAt === null || at < this.dueAt) this.dueAt = at;
     this.alarm.request(at);
+  }
+
+  /**
+   * An endpoint down for long would make the room keep every event since: past WEBHOOK_MAX_BACKLOG
+   * the oldest are skipped for it (logged; order is kept, those events are lost to it).
+   */
+  private capBacklog(url: string, ep: Endpoint, newest: number): void {
+    const keepFrom = newest - this.settings.maxBacklog;
+    if (ep.delivered >= keepFrom) return;
+    log("error", "webhook_backlog_dropped", {
+      conversationId: this.conversationId,
+      endpoint: originOf(url),
+      events: keepFrom - ep.delivered,
+    });
+    this.sql.exec("UPDATE webhook_endpoints SET delivered_seq = ? WHERE url = ?", keepFrom, url);
+    ep.delivered = keepFrom;
   }
 
   private endpoint(url: string): Endpoint | null {
