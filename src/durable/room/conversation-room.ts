@@ -127,13 +127,11 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.ready();
       this.state.requireMeta();
       this.publisher.commitOpen();
-      if (senderId !== null && !this.state.isActive(senderId)) {
-        throw new ApiError("validation_failed", "senderId is not a participant of this conversation", {
-          details: [{ path: "senderId", message: "not a participant of this conversation" }],
-        });
+      if (senderId !== null) {
+        this.membership.requireParticipant(senderId, "senderId");
+        // A user's message spends their budget, whoever posts it; a system message has no owner.
+        await this.allowances.spend(senderId, input.body);
       }
-      // A user's message spends their budget, whoever posts it; a system message has no owner.
-      if (senderId !== null) await this.allowances.spend(senderId, input.body);
       const result = this.publisher.send(senderId, input);
       if (result.created) {
         await (senderId === null ? this.outbox.flushForRest() : this.publisher.restWritten(senderId, true));
@@ -376,7 +374,10 @@ export class ConversationRoom extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarms.fired();
-    this.expireSockets();
+    // Sockets whose token expired close (4401); the alarm comes back for the next one.
+    for (const gone of this.sockets.closeExpired(Date.now())) this.signals.departed(gone);
+    const nextExpiry = this.sockets.nextExpiryMs();
+    if (nextExpiry !== null) this.alarms.request(nextExpiry);
     if (!this.state.exists) return;
     this.publisher.commitOpen();
     this.webhooks.due();
@@ -384,13 +385,6 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   // ---- delegation ----
-
-  /** Closes (4401) the sockets whose token expired, and keeps the alarm for the next one. */
-  private expireSockets(): void {
-    for (const gone of this.sockets.closeExpired(Date.now())) this.signals.departed(gone);
-    const next = this.sockets.nextExpiryMs();
-    if (next !== null) this.alarms.request(next);
-  }
 
   private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
     switch (frame.type) {

@@ -103,6 +103,14 @@ export class Membership {
     this.changed();
   }
 
+  /** Someone a request names as acting (the server API's senderId): a participant, or a 422. */
+  requireParticipant(userId: string, path: string): void {
+    if (this.state.isActive(userId)) return;
+    throw new ApiError("validation_failed", `${path} is not a participant of this conversation`, {
+      details: [{ path, message: "not a participant of this conversation" }],
+    });
+  }
+
   /** Groups only: adds users (checked to exist by the Worker); returns the ones who were not members. */
   add(users: User[]): User[] {
     if (this.state.requireMeta().kind !== "group") {
