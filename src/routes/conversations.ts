@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { requireAuth } from "../auth/middleware";
 import { limitsFrom } from "../config";
-import { openDb } from "../db/client";
 import { decodeCursor } from "../durable/inbox/cursor";
 import { type RoomStub, callRoom, isConversationId, roomOf } from "../durable/room/stub";
 import type { AppEnv } from "../env";

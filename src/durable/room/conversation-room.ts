@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { ApiError, type RpcResult, rpcFailure } from "../../errors";
 import { describeError, log } from "../../log";
 import { CloseCode } from "../../protocol/close-codes";
-import { type ClientFrame, PING, PONG, parseClientFrame } from "../../protocol/frames";
+import { PING, PONG, parseClientFrame } from "../../protocol/frames";
 import type { Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
@@ -38,6 +38,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly changes: RoomParts["changes"];
   private readonly publisher: RoomParts["publisher"];
   private readonly webhooks: RoomParts["webhooks"];
+  private readonly frames: RoomParts["frames"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,6 +59,7 @@ export class ConversationRoom extends DurableObject<Env> {
       changes: this.changes,
       publisher: this.publisher,
       webhooks: this.webhooks,
+      frames: this.frames,
     } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -329,23 +331,7 @@ export class ConversationRoom extends DurableObject<Env> {
       return;
     }
     try {
-      // A message older than the room's tail is fetched from the shard before it is changed (or
-      // quoted, or reacted to).
-      const older =
-        frame.type === "edit" || frame.type === "delete" || frame.type === "react"
-          ? frame.messageId
-          : frame.type === "send"
-            ? frame.replyTo
-            : undefined;
-      if (older !== undefined) await this.historyReader.ensureLocal(older);
-      // Writes spend the room's rate where they are made, a typing change when it is told.
-      if (frame.type === "read") this.rate.take(member.id);
-      // A send that waited for a lease is committed at once: frames queued behind it answer after it.
-      const lease =
-        frame.type === "send" || frame.type === "edit" ? this.allowances.spend(member.id, frame.body) : null;
-      if (lease) await lease;
-      this.handleFrame(ws, member, frame);
-      if (lease) this.publisher.commitOpen();
+      await this.frames.handle(ws, member, frame);
     } catch (err) {
       // A write refused before it reached the rate (bad body, unknown id, not the sender's) costs too.
       if (!(err instanceof ApiError) || err.code !== "rate_limited") this.rate.charge(member.id);
@@ -385,38 +371,6 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   // ---- delegation ----
-
-  private handleFrame(ws: WebSocket, member: MemberRow, frame: ClientFrame): void {
-    switch (frame.type) {
-      case "send":
-        // Sends leave the group open: frames arriving together are committed together.
-        this.commits.accept(member.id, frame.body, frame.clientId, ws, frame.replyTo);
-        return;
-      case "typing":
-        this.signals.typing(member.id, frame.active); // spends the rate when the change is told
-        return;
-      case "read":
-        // Capped at the latest committed seq; the open group is not committed early for it.
-        this.signals.read(member, frame.seq);
-        return;
-    }
-    // Edits, deletes and reactions act on committed state: the open group is committed first.
-    this.publisher.commitOpen();
-    switch (frame.type) {
-      case "edit":
-        this.publisher.change(this.commits.edit(member.id, frame.messageId, frame.body), "message.updated");
-        break;
-      case "delete": {
-        const { message, changed } = this.commits.remove(member.id, frame.messageId);
-        if (changed) this.publisher.change(message, "message.deleted");
-        break;
-      }
-      case "react":
-        if (!this.reactions.apply(member.id, frame.messageId, frame.emoji, frame.active)) return;
-        break;
-    }
-    this.outbox.queue();
-  }
 
   private ready(): Promise<void> {
     return this.state.ensureLoaded(this.ctx, () => this.membership.loadFromDirectory(this.env.DB));

@@ -15,6 +15,7 @@ import { OutboxLog } from "./outbox-log";
 import { Publisher } from "./publish";
 import { Reactions } from "./reactions";
 import { Signals } from "./signals";
+import { SocketFrames } from "./socket-frames";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
 import { RateWindow, TypingThrottle } from "./throttles";
@@ -122,6 +123,8 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     (count) => metrics.messages(state.id, count),
   );
   const reactions = new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage);
+  const publisher = new Publisher(state, sockets, commits, outbox, notifier, reactions, signals, webhooks);
+  const historyReader = new RoomHistory(store, log, state, shardHistory(env, state));
   return {
     limits,
     state,
@@ -131,11 +134,12 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     outbox,
     membership,
     webhooks,
-    historyReader: new RoomHistory(store, log, state, shardHistory(env, state)),
+    historyReader,
     signals,
     commits,
     reactions,
-    publisher: new Publisher(state, sockets, commits, outbox, notifier, reactions, signals, webhooks),
+    publisher,
+    frames: new SocketFrames(commits, publisher, reactions, historyReader, signals, outbox, rate, allowances),
     changes: new MemberChanges(membership, state, sockets, signals, notifier, rate),
     rate,
     allowances,
