@@ -4,6 +4,7 @@ import { ConversationCreatedSchema, MessageResponseSchema } from "../../src/prot
 import { api, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { call } from "../helpers/call";
 import { TestIdp, idpToken, newKey, newSub } from "../helpers/idp";
+import { inboxWhen } from "../helpers/inbox";
 import { ofType, openSocket } from "../helpers/socket";
 
 /** The key test/vitest.config.ts configures in SERVER_API_KEYS. */
@@ -39,8 +40,11 @@ describe("server API: conversations", () => {
     });
     expect(again.status).toBe(200);
     expect(again.body.conversation.id).toBe(created.body.conversation.id);
-    const seenByBob = await api("GET", "/api/conversations", { token: b.token });
-    expect(seenByBob.body.conversations[0]).toMatchObject({
+    // Bob's inbox hears of the new conversation from its room (the creator's has it on the answer).
+    const seenByBob = await inboxWhen(b.token, (page) =>
+      page.conversations.some((c) => c.id === created.body.conversation.id),
+    );
+    expect(seenByBob.conversations[0]).toMatchObject({
       id: created.body.conversation.id,
       unreadCount: 1,
       lastMessage: { body: "Welcome aboard", sender: { id: a.user.id } },
@@ -158,15 +162,31 @@ describe("server API: messages", () => {
       [2, true],
     ]);
     expect(history.body.messages[1]).toMatchObject(expected);
-    // Unread for both: nobody sent it, so nobody's read position moved.
+    // Unread for both: nobody sent it, so nobody's read position moved. Their inboxes hear of it
+    // with the room's next notice.
     for (const [user, unread] of [
       [a, 1],
       [b, 2],
     ] as const) {
-      const inbox = await api("GET", "/api/conversations", { token: user.token });
-      const row = inbox.body.conversations.find((c: { id: string }) => c.id === id);
+      const inbox = await inboxWhen(user.token, (page) =>
+        page.conversations.some((c) => c.id === id && c.lastSeq === 2),
+      );
+      const row = inbox.conversations.find((c) => c.id === id);
       expect(row).toMatchObject({ unreadCount: unread, lastSeq: 2, lastMessage: expected });
     }
+    // A reply may quote it: the quote has no sender either.
+    const reply = await api("POST", `/api/conversations/${id}/messages`, {
+      token: a.token,
+      body: { body: "great", replyTo: posted.body.message.id },
+    });
+    expect(reply.status).toBe(201);
+    expect(reply.body.message.replyTo).toEqual({
+      id: posted.body.message.id,
+      seq: 2,
+      sender: null,
+      body: "Your order has shipped",
+      deletedAt: null,
+    });
     // Nobody can edit or delete it: it is not theirs.
     const edit = await api("PATCH", `/api/conversations/${id}/messages/${posted.body.message.id}`, {
       token: a.token,
@@ -174,7 +194,7 @@ describe("server API: messages", () => {
     });
     expect(edit.status).toBe(403);
     // People keep talking after it; the next seq follows.
-    expect((await sendMessage(b.token, id, "thanks")).seq).toBe(3);
+    expect((await sendMessage(b.token, id, "thanks")).seq).toBe(4);
     sa.close();
     sb.close();
   });
