@@ -1,4 +1,4 @@
-import { type WebhookSettings, webhookSecrets, webhookSettingsFrom } from "../config";
+import { type WebhookSettings, webhookSecrets, webhookSettingsFrom } from "./settings";
 import { roomOf } from "../durable/room/stub";
 import { type WebhookJob, originOf } from "../durable/room/webhook-outbox";
 import { describeError, log } from "../log";

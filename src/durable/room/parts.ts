@@ -1,4 +1,4 @@
-import { limitsFrom, webhookSettingsFrom } from "../../config";
+import { limitsFrom } from "../../config";
 import { mirrorHistory, mirrorMembership } from "../../db/mirror";
 import { shardDb } from "../../db/shards";
 import { metricsFrom } from "../../observability/metrics";
@@ -20,6 +20,7 @@ import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
 import { RateWindow, TypingThrottle } from "./throttles";
 import { WebhookOutbox } from "./webhook-outbox";
+import { webhookSettingsFrom } from "../../webhooks/settings";
 
 /**
  * The modules of one room, wired to its storage, its sockets, its alarm, the settings and the

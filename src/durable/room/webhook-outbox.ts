@@ -1,4 +1,4 @@
-import type { WebhookSettings } from "../../config";
+import type { WebhookSettings } from "../../webhooks/settings";
 import { newId, nowIso } from "../../ids";
 import { describeError, log } from "../../log";
 import type { Message, User } from "../../protocol/models";
