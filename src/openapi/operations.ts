@@ -279,4 +279,22 @@ export const OPERATIONS: readonly Operation[] = [
   op("post", "/api/server/users/:externalId/tokens", "Server API", "A token for the user", "server", {
     200: "MintedToken",
   }),
+  op(
+    "post",
+    "/api/server/conversations",
+    "Server API",
+    "Start a conversation for `createdBy` (200: the direct one that existed)",
+    "server",
+    { 200: "ConversationCreated", 201: "ConversationCreated" },
+    { body: "ServerCreateConversationRequest" },
+  ),
+  op(
+    "post",
+    "/api/server/conversations/:id/messages",
+    "Server API",
+    "Post as `senderId`, or without it a system message (200: a replayed clientId)",
+    "server",
+    { 200: "MessageResponse", 201: "MessageResponse" },
+    { body: "ServerMessageRequest" },
+  ),
 ];

@@ -52,6 +52,8 @@ export function requestComponents(limits: Limits) {
     PushUnsubscribeRequest: push.unsubscribe,
     MessageSearchQuery: searchQuerySchema(limits),
     ServerUserRequest: s.serverUser,
+    ServerCreateConversationRequest: s.serverCreateConversation,
+    ServerMessageRequest: s.serverMessage,
   } satisfies Record<string, z.ZodType>;
 }
 
