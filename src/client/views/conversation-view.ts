@@ -5,6 +5,7 @@ import { h } from "../dom";
 import { fullName, newClientId, others } from "../format";
 import type { InboxStore } from "../state/inbox";
 import type { PendingSends } from "../state/pending";
+import { ReaderSignals } from "../state/reader-signals";
 import { RoomLink, sendFrame } from "../state/room-link";
 import { type PendingMessage, ThreadState } from "../state/thread";
 import { Composer } from "./composer";
@@ -28,16 +29,9 @@ export interface ConversationContext {
 }
 
 const PAGE = 50;
-/** Typing is re-announced this often while it goes on; the server throttles to 2 s anyway. */
-const TYPING_RESEND_MS = 2500;
 /** A failed first load is tried again at once when the browser comes online, else after this (doubling). */
 const RELOAD_FIRST_MS = 1000;
 const RELOAD_MAX_MS = 30_000;
-/**
- * My read position is told at most this often: a visible conversation reads every message as it
- * arrives, and the room keeps only the latest position per window anyway.
- */
-const READ_INTERVAL_MS = 500;
 
 /**
  * One open conversation: the latest page from REST, then the live room (see RoomLink). Own
@@ -58,12 +52,7 @@ export class ConversationView {
   private link: RoomLink | null = null;
   private readonly online = new Set<string>();
   private readonly users = new Map<string, User>();
-  private lastReadSent = 0;
-  /** The position to tell next (read while visible), when it was last told, and the pending timer. */
-  private readWanted = 0;
-  private readSentAt = 0;
-  private readTimer: number | undefined;
-  private typingSentAt = 0;
+  private readonly reader = new ReaderSignals((frame) => this.frame(frame));
   /** The older page being loaded, if one is. */
   private loadingOlder: Promise<void> | null = null;
   private destroyed = false;
@@ -101,7 +90,9 @@ export class ConversationView {
     this.composer = new Composer({
       onSend: (text, replyTo) => this.send(text, replyTo?.id),
       onSaveEdit: (m, text) => void this.saveEdit(m, text),
-      onTyping: (active) => this.reportTyping(active),
+      onTyping: (active) => {
+        if (!this.destroyed) this.reader.typing(active);
+      },
       onEditLast: () => this.editLast(),
     });
     this.header = new ThreadHeader(
@@ -155,8 +146,7 @@ export class ConversationView {
   }
 
   destroy(): void {
-    this.reportTyping(false);
-    if (this.readTimer !== undefined) this.sendRead();
+    this.reader.close();
     this.destroyed = true;
     window.clearTimeout(this.reloadTimer);
     this.link?.stop();
@@ -173,7 +163,7 @@ export class ConversationView {
       ]);
       if (this.destroyed) return;
       this.setConversation(conversation);
-      this.lastReadSent = conversation.lastReadSeq;
+      this.reader.loaded(conversation.lastReadSeq);
       this.noteReads(conversation.reads);
       this.thread.loadLatest(page.messages, page.hasMore);
       for (const m of page.messages) this.showMessage(m);
@@ -364,45 +354,15 @@ export class ConversationView {
   /** Marks what I can actually see (the newest messages, in a visible tab) as read. */
   private markRead(): void {
     const seq = this.thread.contiguousSeq;
-    if (seq <= this.lastReadSent || document.visibilityState !== "visible" || !this.list.isNearBottom())
+    if (seq <= this.reader.toldSeq || document.visibilityState !== "visible" || !this.list.isNearBottom())
       return;
-    this.readWanted = Math.max(this.readWanted, seq);
     this.ctx.inbox.markSeen(this.conversationId, seq);
-    if (this.readTimer !== undefined) return;
-    const wait = this.readSentAt + READ_INTERVAL_MS - Date.now();
-    if (wait <= 0) this.sendRead();
-    else
-      this.readTimer = window.setTimeout(() => {
-        this.readTimer = undefined;
-        this.sendRead();
-      }, wait);
-  }
-
-  /** Tells the room the latest position read; with the socket down, the next `ready` marks it again. */
-  private sendRead(): void {
-    window.clearTimeout(this.readTimer);
-    this.readTimer = undefined;
-    const seq = this.readWanted;
-    if (seq <= this.lastReadSent || !this.frame({ type: "read", seq })) return;
-    this.lastReadSent = seq;
-    this.readSentAt = Date.now();
+    this.reader.read(seq);
   }
 
   /** Everyone's positions as the server has them (a conversation, a `ready`): "seen by" after a reload. */
   private noteReads(reads: readonly ReadPosition[]): void {
     for (const r of reads) this.thread.noteRead(r.userId, r.lastReadSeq);
-  }
-
-  private reportTyping(active: boolean): void {
-    if (this.destroyed) return;
-    const now = Date.now();
-    if (active) {
-      if (now - this.typingSentAt < TYPING_RESEND_MS) return;
-      if (this.frame({ type: "typing", active: true })) this.typingSentAt = now;
-    } else if (this.typingSentAt > 0) {
-      this.typingSentAt = 0;
-      this.frame({ type: "typing", active: false });
-    }
   }
 
   private renderPending(): void {
