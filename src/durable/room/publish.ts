@@ -9,7 +9,7 @@ import type { Reactions } from "./reactions";
 import type { Signals } from "./signals";
 import type { SendInput, SendResult } from "./rpc-types";
 import type { RoomState } from "./state";
-import type { MemberRow, StoredMessage } from "./storage";
+import type { StoredMessage } from "./storage";
 import type { WebhookOutbox } from "./webhook-outbox";
 
 /**
