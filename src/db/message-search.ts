@@ -49,7 +49,8 @@ interface Row {
   id: string;
   conversation_id: string;
   seq: number;
-  sender_id: string;
+  /** null: a system message (server API), which has no sender. */
+  sender_id: string | null;
   body: string;
   client_id: string | null;
   created_at: string;

@@ -74,8 +74,8 @@ export async function searchMessages(
         ...messageView(
           hit.conversationId,
           hit,
-          senders.get(hit.senderId),
-          hit.replyTo ? senders.get(hit.replyTo.senderId) : undefined,
+          hit.senderId === null ? undefined : senders.get(hit.senderId),
+          hit.replyTo?.senderId ? senders.get(hit.replyTo.senderId) : undefined,
         ),
         myReactions: hit.deletedAt ? [] : hit.myReactions,
       },
@@ -181,8 +181,9 @@ function merge(streams: readonly Stream[], limit: number): { taken: ShardHit[]; 
 
 /** The profiles of the senders, and of the quoted messages' senders. */
 async function sendersOf(env: Env, hits: readonly ShardHit[]): Promise<Map<string, User>> {
+  // A system message, or a quote of one, has no sender to look up.
   const ids = [
-    ...new Set(hits.flatMap((h) => (h.replyTo ? [h.senderId, h.replyTo.senderId] : [h.senderId]))),
+    ...new Set(hits.flatMap((h) => [h.senderId, h.replyTo?.senderId ?? null]).filter((id) => id !== null)),
   ];
   const users = await findUsersByIds(openDb(env.DB), ids);
   return new Map(users.map((u) => [u.id, u]));
