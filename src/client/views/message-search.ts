@@ -82,19 +82,23 @@ export class MessageSearch {
     const { message, conversation } = result;
     const me = this.ctx.me.id;
     const known = this.ctx.inbox.get(conversation.id);
+    const from = message.sender;
     const name =
       conversation.title ??
       (known
         ? conversationName(known, me)
-        : conversation.kind === "direct" && message.sender.id !== me
-          ? fullName(message.sender)
+        : conversation.kind === "direct" && from && from.id !== me
+          ? fullName(from)
           : "Conversation");
+    // A system message (the host application's) has no sender: its text stands alone.
     const sender =
-      message.sender.id === me
-        ? "You: "
-        : conversation.kind === "group"
-          ? `${message.sender.firstName || fullName(message.sender)}: `
-          : "";
+      from === null
+        ? ""
+        : from.id === me
+          ? "You: "
+          : conversation.kind === "group"
+            ? `${from.firstName || fullName(from)}: `
+            : "";
     const snippet = h("span", { class: "found-snippet" }, sender);
     for (const part of snippetParts(result.snippet))
       snippet.append(part.match ? h("mark", null, part.text) : part.text);
