@@ -53,7 +53,7 @@ describe("the search index", () => {
       builder.addMessage({
         id: m.id,
         seq: m.seq,
-        senderId: m.sender.id,
+        senderId: m.sender?.id ?? null,
         body: m.body,
         clientId: m.clientId,
         createdAt: m.createdAt,
