@@ -7,6 +7,7 @@ import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { describeError, log } from "./log";
 import { authRoutes } from "./routes/auth";
+import { UPLOAD_PATH } from "./routes/attachments";
 import { conversationRoutes } from "./routes/conversations";
 import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
@@ -33,8 +34,14 @@ app.use(async (c, next) => {
   // A 101 carries the object's WebSocket; its headers are the runtime's to set.
   if (c.res.status === 101) return;
   c.header("x-request-id", c.get("requestId"));
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value, { append: false });
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    // A file download sets its own: a sandboxing policy, and private caching of a signed link.
+    if (ROUTE_MAY_SET.has(name) && c.res.headers.has(name)) continue;
+    c.header(name, value, { append: false });
+  }
 });
+
+const ROUTE_MAY_SET = new Set(["content-security-policy", "cache-control"]);
 
 app.use("/api/*", cors());
 
@@ -43,6 +50,8 @@ app.use("/api/*", async (c, next) => {
   const method = c.req.method;
   // DELETE too: unsubscribing from push names the endpoint in a body.
   if (method !== "POST" && method !== "PATCH" && method !== "PUT" && method !== "DELETE") return next();
+  // An upload's body is the file: its route checks type and size itself (routes/attachments.ts).
+  if (method === "POST" && UPLOAD_PATH.test(c.req.path)) return next();
   const length = c.req.header("content-length");
   const hasBody = length !== undefined ? length !== "0" : c.req.raw.body !== null;
   if (hasBody) {

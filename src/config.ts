@@ -82,6 +82,17 @@ export interface Limits {
   retentionArchive: boolean;
   retentionBatchRows: number;
   retentionMaxBatches: number;
+  /** The largest attachment in bytes (413 above, before anything is stored). */
+  attachmentMaxBytes: number;
+  /** The most attachments one message carries. */
+  attachmentsPerMessage: number;
+  /** Content types an upload may declare: exact ("application/pdf") or a family ("text/*"). */
+  attachmentTypes: readonly string[];
+  /** An upload never sent with a message is deleted this long after it finished. */
+  attachmentUnattachedTtlSeconds: number;
+  /** A signed file link works for between this and twice this long (links are reused within a window). */
+  attachmentUrlTtlSeconds: number;
+  attachmentNameMaxChars: number;
 }
 
 type Vars = Pick<
@@ -147,6 +158,12 @@ type Vars = Pick<
   | "RETENTION_ARCHIVE"
   | "RETENTION_BATCH_ROWS"
   | "RETENTION_MAX_BATCHES"
+  | "ATTACHMENT_MAX_BYTES"
+  | "ATTACHMENTS_PER_MESSAGE"
+  | "ATTACHMENT_TYPES"
+  | "ATTACHMENT_UNATTACHED_TTL_SECONDS"
+  | "ATTACHMENT_URL_TTL_SECONDS"
+  | "ATTACHMENT_NAME_MAX_CHARS"
 >;
 
 /** A whole-number setting: `fallback` when absent, malformed or below `min`. */
@@ -240,6 +257,12 @@ export function limitsFrom(env: Vars): Limits {
     retentionArchive: (env.RETENTION_ARCHIVE ?? "").trim().toLowerCase() === "on",
     retentionBatchRows: int(env.RETENTION_BATCH_ROWS, 200, 1),
     retentionMaxBatches: int(env.RETENTION_MAX_BATCHES, 50, 1),
+    attachmentMaxBytes: int(env.ATTACHMENT_MAX_BYTES, 10_485_760, 1),
+    attachmentsPerMessage: int(env.ATTACHMENTS_PER_MESSAGE, 10, 1),
+    attachmentTypes: listSetting(env.ATTACHMENT_TYPES?.toLowerCase()),
+    attachmentUnattachedTtlSeconds: int(env.ATTACHMENT_UNATTACHED_TTL_SECONDS, 86_400),
+    attachmentUrlTtlSeconds: int(env.ATTACHMENT_URL_TTL_SECONDS, 3600, 1),
+    attachmentNameMaxChars: int(env.ATTACHMENT_NAME_MAX_CHARS, 200, 1),
   };
   cache.set(env, limits);
   return limits;

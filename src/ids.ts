@@ -1,7 +1,7 @@
 const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-/** A random id with a type prefix ("u_", "c_", "m_", "e_" for events): 20 base-36 characters, about 103 bits. */
-export function newId(prefix: "u" | "c" | "m" | "e"): string {
+/** A random id with a type prefix ("u_", "c_", "m_", "e_" for events, "a_" for attachments): 20 base-36 characters, about 103 bits. */
+export function newId(prefix: "u" | "c" | "m" | "e" | "a"): string {
   const bytes = crypto.getRandomValues(new Uint8Array(20));
   let out = `${prefix}_`;
   for (const b of bytes) out += ALPHABET[b % 36];

@@ -1,4 +1,4 @@
-import type { Conversation, Message, Quote, ReactionCount, ReadPosition, User } from "./protocol/models";
+import type { Attachment, Conversation, Message, Quote, ReactionCount, ReadPosition, User } from "./protocol/models";
 
 /** Builds the API objects from stored rows, in one place for the Worker and the objects. */
 
@@ -16,7 +16,15 @@ export interface MessageFields {
   replyTo?: QuoteFields | null;
   /** Reaction counts (absent: none). */
   reactions?: readonly ReactionCount[] | null;
+  /** The files sent with it, without their links (absent: none). */
+  attachments?: readonly AttachmentFields[] | null;
 }
+
+/** A file as stored with its message; views add the link (`url`) for whoever is shown it. */
+export type AttachmentFields = Omit<Attachment, "url">;
+
+/** A file's link for the reader of the view (see attachments/links.ts). */
+export type FileLink = (attachmentId: string) => string;
 
 /** A reply's snapshot of the message it answers (the sender is an id; views add the profile). */
 export interface QuoteFields {
@@ -38,12 +46,16 @@ const publicUser = (u: User): User => ({
   avatarUrl: u.avatarUrl,
 });
 
-/** `quoteSender`: the profile of the quoted message's sender, when `m` is a reply. */
+/**
+ * `quoteSender`: the profile of the quoted message's sender, when `m` is a reply; `link`: each
+ * attachment's `url` for the reader (a bare id without it, which only tests that show no files use).
+ */
 export function messageView(
   conversationId: string,
   m: MessageFields,
   sender: User | undefined,
   quoteSender?: User,
+  link: FileLink = (id) => id,
 ): Message {
   const q = m.replyTo;
   const replyTo: Quote | null = q
@@ -69,7 +81,8 @@ export function messageView(
     replyTo,
     // A tombstone keeps no reactions (it cannot get new ones either).
     reactions: m.deletedAt || !m.reactions ? [] : [...m.reactions],
-    attachments: [],
+    // A tombstone's files are deleted with it.
+    attachments: m.deletedAt || !m.attachments ? [] : m.attachments.map((a) => ({ ...a, url: link(a.id) })),
     system: m.senderId === null,
   };
 }

@@ -26,6 +26,9 @@ export const messages = sqliteTable(
     // Reaction counts as the room keeps them (JSON [{emoji, count}]), so history read from the
     // shard shows them; who reacted is in `reactions`.
     reactions: text("reactions"),
+    // The files sent with it as the room describes them (JSON [{id, name, contentType, size, width,
+    // height}], no links: those are signed per reader); the bytes are in R2. Null: none, or deleted.
+    attachments: text("attachments"),
   },
   // No unique index on clientId: the room numbers and deduplicates (its own log has that index),
   // and one index fewer is one row written fewer per message.

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
 import type { ReactionCount } from "../protocol/models";
-import type { MessageFields, QuoteFields } from "../views";
+import type { AttachmentFields, MessageFields, QuoteFields } from "../views";
 import type { HistoryDb } from "./client";
 import { messages } from "./history-schema";
 
@@ -21,19 +21,22 @@ const columns = {
   deletedAt: messages.deletedAt,
   replyQuote: messages.replyQuote,
   reactions: messages.reactions,
+  attachments: messages.attachments,
 };
 
-type Row = Omit<MessageFields, "replyTo" | "reactions"> & {
+type Row = Omit<MessageFields, "replyTo" | "reactions" | "attachments"> & {
   replyQuote: string | null;
   reactions: string | null;
+  attachments: string | null;
 };
 
-/** A shard row as the room stores messages: the quote and the counts parsed from their JSON. */
-function toFields({ replyQuote, reactions, ...m }: Row): MessageFields {
+/** A shard row as the room stores messages: the quote, the counts and the files parsed from their JSON. */
+function toFields({ replyQuote, reactions, attachments, ...m }: Row): MessageFields {
   return {
     ...m,
     replyTo: replyQuote === null ? null : (JSON.parse(replyQuote) as QuoteFields),
     reactions: reactions === null ? null : (JSON.parse(reactions) as ReactionCount[]),
+    attachments: attachments === null ? null : (JSON.parse(attachments) as AttachmentFields[]),
   };
 }
 

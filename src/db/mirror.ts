@@ -114,6 +114,7 @@ export class HistoryBatchBuilder {
       deletedAt: m.deletedAt,
       replyTo: m.replyTo ?? null,
       reactions: m.reactions && m.reactions.length > 0 ? m.reactions : null,
+      attachments: m.attachments && m.attachments.length > 0 ? m.attachments : null,
     });
     if (!this.add(this.messages, json)) return false;
     const changed = Date.parse(m.deletedAt ?? m.editedAt ?? m.createdAt);
@@ -175,14 +176,14 @@ ON CONFLICT (conversation_id, user_id) DO UPDATE SET
 
 const UPSERT_MESSAGES = `
 INSERT INTO messages (id, conversation_id, seq, sender_id, body, client_id, created_at, edited_at, deleted_at,
-  reply_to_id, reply_quote, reactions)
+  reply_to_id, reply_quote, reactions, attachments)
 SELECT value ->> 'id', ?1, value ->> 'seq', value ->> 'senderId', value ->> 'body', value ->> 'clientId',
        value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt', value ->> '$.replyTo.id',
-       value ->> 'replyTo', value ->> 'reactions'
+       value ->> 'replyTo', value ->> 'reactions', value ->> 'attachments'
 FROM json_each(?2) WHERE true
 ON CONFLICT (conversation_id, seq) DO UPDATE SET
   body = excluded.body, edited_at = excluded.edited_at, deleted_at = excluded.deleted_at,
-  reply_quote = excluded.reply_quote, reactions = excluded.reactions`;
+  reply_quote = excluded.reply_quote, reactions = excluded.reactions, attachments = excluded.attachments`;
 
 const INSERT_REACTIONS = `
 INSERT INTO reactions (conversation_id, seq, emoji, user_id, created_at)

@@ -54,6 +54,10 @@ export const AttachmentSchema: Schema<output<typeof models.AttachmentSchema>> = 
   url: string(),
 });
 
+export const AttachmentResponseSchema: Schema<output<typeof models.AttachmentResponseSchema>> = object({
+  attachment: AttachmentSchema,
+});
+
 export const MeSchema: Schema<output<typeof models.MeSchema>> = object({
   id: string(),
   firstName: string(),

@@ -24,6 +24,8 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
     clientId: ClientIdSchema,
     /** The id of a message of this conversation that this one answers. */
     replyTo: IdSchema.optional(),
+    /** Files the sender uploaded to this conversation; with some, `body` may be "". */
+    attachments: z.array(IdSchema).max(100).optional(),
   }),
   z.strictObject({ type: z.literal("edit"), messageId: IdSchema, body: BodySchema }),
   z.strictObject({ type: z.literal("delete"), messageId: IdSchema }),

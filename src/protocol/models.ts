@@ -42,7 +42,11 @@ export type Quote = z.infer<typeof QuoteSchema>;
 export const ReactionCountSchema = z.object({ emoji: z.string(), count: z.number().int() });
 export type ReactionCount = z.infer<typeof ReactionCountSchema>;
 
-/** A file sent with a message (always empty until attachments land). */
+/**
+ * A file sent with a message. `width` and `height` are set for the pictures shown inline (PNG,
+ * JPEG, GIF, WebP, recognised by their bytes); `url` serves it to participants only (a link signed
+ * for the reader, or the bare path with the Bearer token: README, "Attachments").
+ */
 export const AttachmentSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -70,6 +74,7 @@ export const MessageSchema = z.object({
   reactions: z.array(ReactionCountSchema),
   /** REST responses only: the emoji the caller reacted with. Socket events leave it out. */
   myReactions: z.array(z.string()).optional(),
+  /** Empty on a tombstone: a deleted message's files are deleted with it. */
   attachments: z.array(AttachmentSchema),
   /** A system message (sender null), shown apart from people's messages. */
   system: z.boolean(),
@@ -110,6 +115,10 @@ export const ConversationSchema = z.object({
 });
 export type Conversation = z.infer<typeof ConversationSchema>;
 export type ConversationKind = Conversation["kind"];
+
+/** POST /api/conversations/:id/attachments: the stored file, to name in a `send` within the TTL. */
+export const AttachmentResponseSchema = z.object({ attachment: AttachmentSchema });
+export type AttachmentResponse = z.infer<typeof AttachmentResponseSchema>;
 
 export const AuthResponseSchema = z.object({ token: z.string(), user: MeSchema });
 export type AuthResponse = z.infer<typeof AuthResponseSchema>;

@@ -13,6 +13,8 @@ export interface RequestLimits {
   maxAvatarUrlChars: number;
   /** The largest history page: the one place it is checked (the room serves what it is asked). */
   historyPageMax: number;
+  /** ATTACHMENTS_PER_MESSAGE. */
+  attachmentsPerMessage: number;
 }
 
 /** The inbox page size: not a setting, D1 answers a page in three queries whatever its size. */
@@ -52,6 +54,7 @@ const avatarUrl = (max: number) =>
 
 const userId = z.string().min(1).max(64);
 const messageId = z.string().min(1).max(64);
+const attachmentId = z.string().min(1).max(64);
 const clientId = withRules(z.string().min(1).max(128), TOKEN_RULES);
 const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -66,6 +69,15 @@ export function requestSchemas(limits: RequestLimits) {
     body: body.optional(),
     clientId: clientId.optional(),
   });
+  // A message with files may have no text ("" or left out).
+  const optionalBody = withRules(
+    z
+      .string()
+      .trim()
+      .max(limits.maxMessageChars, `body must be at most ${limits.maxMessageChars} characters`),
+    BODY_RULES,
+  );
+  const maxFiles = limits.attachmentsPerMessage;
   return {
     register: z.strictObject({
       email: z.email().max(254),
@@ -94,7 +106,21 @@ export function requestSchemas(limits: RequestLimits) {
         .min(1, "userIds must name at least one user")
         .max(limits.maxGroupSize, `a conversation has at most ${limits.maxGroupSize} participants`),
     }),
-    sendMessage: z.strictObject({ body, clientId: clientId.optional(), replyTo: messageId.optional() }),
+    sendMessage: z
+      .strictObject({
+        body: optionalBody.default(""),
+        clientId: clientId.optional(),
+        replyTo: messageId.optional(),
+        /** Files uploaded to this conversation by the sender (POST …/attachments), not sent before. */
+        attachments: z
+          .array(attachmentId)
+          .max(maxFiles, `a message carries at most ${maxFiles} attachments`)
+          .optional(),
+      })
+      .refine((m) => m.body !== "" || (m.attachments?.length ?? 0) > 0, {
+        message: "body must not be empty",
+        path: ["body"],
+      }),
     editMessage: z.strictObject({ body }),
     /** PATCH /api/conversations/:id: groups only; null clears the title (the group is named by its people). */
     renameConversation: z.strictObject({ title: label(limits.maxTitleChars, "title").nullable() }),

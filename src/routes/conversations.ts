@@ -11,13 +11,14 @@ import { requestSchemas } from "../protocol/requests";
 import type { MessageResponse } from "../protocol/responses";
 import { addablePeople, createConversation } from "./create-conversation";
 import { jsonBody, queryOf } from "../validation";
+import { serveAttachment, uploadAttachment } from "./attachments";
 import { forwardUpgrade, webSocketGuard } from "./websocket";
 
 const schemas = (c: { env: Env }) => requestSchemas(limitsFrom(c.env));
 
 /** The conversation a `/:id` route acts on, and who asks: resolved once, by `oneConversation`. */
 interface RoomEnv extends AppEnv {
-  Variables: AppEnv["Variables"] & { room: { stub: RoomStub; userId: string } };
+  Variables: AppEnv["Variables"] & { room: { stub: RoomStub; userId: string; conversationId: string } };
 }
 
 /** An id that cannot exist is the 404 of a conversation that does not; no object is made for it. */
@@ -39,7 +40,7 @@ function emojiOf(value: string): string {
 /** Resolves `/:id` once: the caller and the conversation's room. */
 const oneConversation = createMiddleware<RoomEnv>(async (c, next) => {
   const id = conversationIdOf(c.req.param("id"));
-  c.set("room", { stub: roomOf(c.env, id), userId: c.get("auth").userId });
+  c.set("room", { stub: roomOf(c.env, id), userId: c.get("auth").userId, conversationId: id });
   await next();
 });
 
@@ -101,8 +102,8 @@ const conversation = new Hono<RoomEnv>()
     jsonBody((c) => schemas(c).sendMessage),
     async (c) => {
       const { stub, userId } = c.var.room;
-      const { body, clientId, replyTo } = c.req.valid("json");
-      const result = await callRoom(stub.send(userId, { body, clientId, replyTo }));
+      const { body, clientId, replyTo, attachments } = c.req.valid("json");
+      const result = await callRoom(stub.send(userId, { body, clientId, replyTo, attachments }));
       return c.json({ message: result.message } satisfies MessageResponse, result.created ? 201 : 200);
     },
   )
@@ -126,6 +127,8 @@ const conversation = new Hono<RoomEnv>()
     await callRoom(stub.react(userId, c.req.param("messageId"), emoji, c.req.method === "PUT"));
     return c.body(null, 204);
   })
+  // The body is the file itself: app.ts's JSON guard lets this route through (UPLOAD_PATH).
+  .post("/attachments", (c) => uploadAttachment(c, c.var.room))
   .post(
     "/read",
     jsonBody((c) => schemas(c).markRead),
@@ -144,6 +147,11 @@ export const conversationRoutes = new Hono<AppEnv>()
       batch: c.req.query("batch") === "1" ? "1" : undefined,
     }),
   )
+  // A file: a link signed for its reader (what a message's `url` is) or the Bearer token.
+  .get("/:id/attachments/:attachmentId", (c) => {
+    const id = conversationIdOf(c.req.param("id"));
+    return serveAttachment(c, { stub: roomOf(c.env, id), conversationId: id });
+  })
   .use(requireAuth())
   .get(
     "/",

@@ -1,8 +1,8 @@
 /**
  * A Durable Object has one alarm; the room has several clocks on it (the D1 outbox's flush and
- * retry, the inbox notices' window, its sockets' token expiry, the webhook outbox's redelivery).
- * Each asks for a time; the alarm is set to the earliest, and the alarm handler asks each clock
- * whether it is due.
+ * retry, the inbox notices' window, its sockets' token expiry, the webhook outbox's redelivery, the
+ * deletion of files). Each asks for a time; the alarm is set to the earliest, and the alarm handler
+ * asks each clock whether it is due.
  */
 export class AlarmSchedule {
   private at: number | null = null;

@@ -3,12 +3,13 @@ import { ApiError, type RpcResult, rpcFailure } from "../../errors";
 import { describeError, log } from "../../log";
 import { CloseCode } from "../../protocol/close-codes";
 import { PING, PONG, parseClientFrame } from "../../protocol/frames";
-import type { Conversation, Message, User } from "../../protocol/models";
+import type { Attachment, Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
 import type { InboxNotice } from "../inbox/notice";
 import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
 import { sendError, sendWelcome } from "./fan-out";
+import type { ServedFile, UploadedFile } from "./files";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
 import type { Opened, SendInput, SendResult } from "./rpc-types";
@@ -39,6 +40,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly publisher: RoomParts["publisher"];
   private readonly webhooks: RoomParts["webhooks"];
   private readonly frames: RoomParts["frames"];
+  private readonly files: RoomParts["files"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,6 +62,7 @@ export class ConversationRoom extends DurableObject<Env> {
       publisher: this.publisher,
       webhooks: this.webhooks,
       frames: this.frames,
+      files: this.files,
     } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -147,7 +150,7 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.historyReader.ensureLocal(messageId);
       await this.allowances.spend(member.id, body);
       const updated = this.commits.edit(member.id, messageId, body);
-      const view = this.publisher.change(updated, "message.updated");
+      const view = this.publisher.change(updated, "message.updated", member.id);
       await this.publisher.restWritten(member.id, this.state.inboxShowsMessage(updated.id));
       return this.publisher.mine(member.id, view);
     });
@@ -194,16 +197,20 @@ export class ConversationRoom extends DurableObject<Env> {
       await this.historyReader.ensureLocal(messageId);
       const { message, changed } = this.commits.remove(member.id, messageId);
       const view = changed
-        ? this.publisher.change(message, "message.deleted")
-        : this.publisher.messageView(message);
-      await this.publisher.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id));
+        ? this.publisher.change(message, "message.deleted", member.id)
+        : this.publisher.messageView(message, member.id);
+      // Its files are deleted from R2 before the answer (the alarm retries if R2 fails).
+      await Promise.all([
+        this.publisher.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id)),
+        changed ? this.files.sweep() : null,
+      ]);
       return view;
     });
   }
 
   async history(userId: string, query: HistoryQuery): Promise<RpcResult<HistoryPage>> {
     return this.asMember(userId, async (member) => {
-      const page = await this.historyReader.page(query);
+      const page = await this.historyReader.page(query, member.id);
       return { ...page, messages: this.reactions.withMine(member.id, page.messages) };
     });
   }
@@ -250,6 +257,28 @@ export class ConversationRoom extends DurableObject<Env> {
     await this.ready();
     this.membership.updateProfile(user);
     if (this.state.exists && this.state.inboxShows(user.id)) this.notifier.queue("all");
+  }
+
+  // Attachments (files.ts): an upload's id is recorded before the Worker stores its bytes in R2; the
+  // Worker then reports the file (or null: it failed) and gets the attachment as its uploader sees it.
+  async beginUpload(userId: string): Promise<RpcResult<string>> {
+    return this.asMember(userId, (member) => this.files.begin(member.id));
+  }
+
+  async finishUpload(
+    userId: string,
+    id: string,
+    file: UploadedFile | null,
+  ): Promise<RpcResult<Attachment | null>> {
+    return this.asMember(userId, (member) => {
+      const done = this.files.finish(member.id, id, file);
+      return done && this.state.fileView(done, member.id);
+    });
+  }
+
+  /** The file `userId` may download now (404 for anyone else). */
+  async attachment(userId: string, id: string): Promise<RpcResult<ServedFile>> {
+    return this.asMember(userId, (member) => this.files.served(member.id, id));
   }
 
   /** The user's view for their inbox as of now (an inbox filling itself asks); null if never a member. */
@@ -305,7 +334,7 @@ export class ConversationRoom extends DurableObject<Env> {
           replayedTo,
         },
         missed,
-        this.publisher.messageView,
+        (m) => this.publisher.messageView(m, member.id),
       );
       this.signals.arrived(member.id);
       return response;
@@ -355,8 +384,8 @@ export class ConversationRoom extends DurableObject<Env> {
 
   /**
    * One alarm, several clocks: sockets' token expiry, the inbox notices (window and retries), the
-   * webhook outbox (redelivery) and the D1 outbox (flush and retry); the inbox and D1 side by side,
-   * so a slow inbox never holds up D1's copy or the other way round.
+   * webhook outbox (redelivery), the D1 outbox (flush and retry) and files due for deletion; the
+   * inbox, D1 and R2 side by side, so a slow one never holds up the others.
    */
   override async alarm(): Promise<void> {
     this.alarms.fired();
@@ -367,7 +396,7 @@ export class ConversationRoom extends DurableObject<Env> {
     if (!this.state.exists) return;
     this.publisher.commitOpen();
     this.webhooks.due();
-    await Promise.all([this.notifier.sendIfDue(), this.outbox.flush()]);
+    await Promise.all([this.notifier.sendIfDue(), this.outbox.flush(), this.files.sweepIfDue()]);
   }
 
   // ---- delegation ----

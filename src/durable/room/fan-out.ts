@@ -10,6 +10,12 @@ export interface Audience {
   each(send: (ws: WebSocket, attachment: SocketAttachment) => boolean): void;
 }
 
+/** A message as one reader sees it (its files' links are signed for them); null: no one in particular. */
+export type MessageViewFor = (m: StoredMessage, viewer: string | null) => Message;
+
+/** Whether a message's view differs per reader: it shows files, whose links name the reader. */
+const hasFiles = (m: StoredMessage): boolean => !m.deletedAt && (m.attachments?.length ?? 0) > 0;
+
 interface GroupEvent {
   from: WebSocket | null;
   /** The `message` event for everyone else; null for a clientId resend (nothing new to tell). */
@@ -20,42 +26,75 @@ interface GroupEvent {
 
 /**
  * What each socket receives of a committed group: its own acks in place of its own messages, and
- * everyone else's messages. Each event is serialized once. A socket that asked for `?batch=1`
- * gets the whole group in one array frame: one send per socket per group instead of one per
- * message (the runtime's send is most of a busy room's CPU). These sends leave only once the
- * commit is durable: the output gate holds them.
+ * everyone else's messages. Each event is serialized once (once per reader in a group with files,
+ * whose links are signed per reader). A socket that asked for `?batch=1` gets the whole group in
+ * one array frame: one send per socket per group instead of one per message (the runtime's send
+ * is most of a busy room's CPU). These sends leave only once the commit is durable: the output
+ * gate holds them.
  */
-export function fanOutGroup(
-  audience: Audience,
-  group: CommittedGroup,
-  view: (m: StoredMessage) => Message,
-): void {
+export function fanOutGroup(audience: Audience, group: CommittedGroup, view: MessageViewFor): void {
   if (group.sends.length === 0) return;
-  const events: GroupEvent[] = [];
-  const senders = new Set<WebSocket | null>();
-  for (const s of group.sends) {
-    // The message is serialized once and shared by its two events (RoomEvent's `message` and `ack`).
-    const message = JSON.stringify(view(s.message));
-    events.push({
-      from: s.from,
-      message: s.created ? `{"type":"message","message":${message}}` : null,
-      ack: s.from ? `{"type":"ack","clientId":${JSON.stringify(s.clientId)},"message":${message}}` : null,
-    });
-    senders.add(s.from);
-  }
-  // The frame of every batch socket that sent nothing in this group: built once, on first use.
-  let common: string | null = null;
+  const personal = group.sends.some((s) => hasFiles(s.message));
+  const senders = new Set(group.sends.map((s) => s.from));
+  // Per reader (one entry for everyone when no message shows files): the events, and the frame of
+  // every batch socket that sent nothing in this group, built once, on first use.
+  const readers = new Map<string, { events: GroupEvent[]; common: string | null }>();
+  const readerOf = (userId: string) => {
+    const key = personal ? userId : "";
+    let reader = readers.get(key);
+    if (!reader) {
+      reader = { events: groupEvents(group, (m) => view(m, personal ? userId : null)), common: null };
+      readers.set(key, reader);
+    }
+    return reader;
+  };
   audience.each((ws, a) => {
+    const reader = readerOf(a.userId);
     if (!a.batch) {
-      for (const e of events) {
+      for (const e of reader.events) {
         const data = e.from === ws ? e.ack : e.message;
         if (data !== null && !safeSend(ws, data)) return false;
       }
       return true;
     }
-    if (senders.has(ws)) return sendFrame(ws, framesFor(events, ws));
-    common ??= joinFrame(framesFor(events, null));
-    return common === "" || safeSend(ws, common);
+    if (senders.has(ws)) return sendFrame(ws, framesFor(reader.events, ws));
+    reader.common ??= joinFrame(framesFor(reader.events, null));
+    return reader.common === "" || safeSend(ws, reader.common);
+  });
+}
+
+function groupEvents(group: CommittedGroup, view: (m: StoredMessage) => Message): GroupEvent[] {
+  return group.sends.map((s) => {
+    // The message is serialized once and shared by its two events (RoomEvent's `message` and `ack`).
+    const message = JSON.stringify(view(s.message));
+    return {
+      from: s.from,
+      message: s.created ? `{"type":"message","message":${message}}` : null,
+      ack: s.from ? `{"type":"ack","clientId":${JSON.stringify(s.clientId)},"message":${message}}` : null,
+    };
+  });
+}
+
+/**
+ * An edit or a deletion to every socket: serialized once, or once per reader when the message
+ * shows files.
+ */
+export function broadcastChange(
+  audience: Audience,
+  type: "message.updated" | "message.deleted",
+  m: StoredMessage,
+  view: MessageViewFor,
+): void {
+  const personal = hasFiles(m);
+  const frames = new Map<string, string>();
+  audience.each((ws, a) => {
+    const key = personal ? a.userId : "";
+    let data = frames.get(key);
+    if (data === undefined) {
+      data = JSON.stringify({ type, message: view(m, personal ? a.userId : null) } satisfies RoomEvent);
+      frames.set(key, data);
+    }
+    return safeSend(ws, data);
   });
 }
 
@@ -123,6 +162,7 @@ export function sendWelcome(
   batch: boolean,
   ready: Extract<RoomEvent, { type: "ready" }>,
   missed: readonly StoredMessage[],
+  /** The message as this socket's user sees it. */
   view: (m: StoredMessage) => Message,
 ): void {
   safeSend(ws, JSON.stringify(ready));

@@ -1,7 +1,8 @@
 import { ApiError, notFound } from "../../errors";
 import { newId, nowIso } from "../../ids";
 import { quoteBody } from "../../protocol/text";
-import type { QuoteFields } from "../../views";
+import type { AttachmentFields, QuoteFields } from "../../views";
+import type { RoomFiles } from "./files";
 import type { RoomState } from "./state";
 import { type RoomStorage, type StoredMessage, clientKey } from "./storage";
 import type { RateWindow } from "./throttles";
@@ -29,7 +30,31 @@ interface PendingSend {
   clientId: string | null;
   from: WebSocket | null;
   replyTo: QuoteFields | null;
+  /** The files it carries, claimed for it (null: none, or a resend of a stored clientId). */
+  files: AttachmentFields[] | null;
 }
+
+/** What a send may carry besides its text. */
+export interface SendExtras {
+  /** The id of the message it answers. */
+  replyTo?: string | undefined;
+  /** The ids of files the sender uploaded to this conversation. */
+  attachments?: readonly string[] | undefined;
+}
+
+/** The room's files as sends and deletions use them (files.ts). */
+export type FileClaims = Pick<RoomFiles, "claim" | "unclaim" | "attach" | "detach">;
+
+/** A room without files (unit tests of other modules): a send naming one is refused. */
+const NO_FILES: FileClaims = {
+  claim: (_sender, _claimant, ids) => {
+    if (ids.length > 0) throw new ApiError("validation_failed", "This room takes no attachments");
+    return [];
+  },
+  unclaim: () => undefined,
+  attach: () => undefined,
+  detach: () => undefined,
+};
 
 const NOTHING: CommittedGroup = { sends: [], stored: 0 };
 
@@ -46,6 +71,8 @@ const ROW_OVERHEAD_BYTES = 256;
 export class GroupCommit {
   private pending: PendingSend[] = [];
   private scheduled = false;
+  /** Tells apart the claims of sends without a clientId. */
+  private anonymous = 0;
 
   constructor(
     private readonly store: RoomStorage,
@@ -60,6 +87,7 @@ export class GroupCommit {
     private readonly maxGroupBytes = Number.POSITIVE_INFINITY,
     /** Told how many new messages each commit stored (the `message` counter). */
     private readonly onStored: (count: number) => void = () => undefined,
+    private readonly files: FileClaims = NO_FILES,
   ) {}
 
   /**
@@ -71,14 +99,22 @@ export class GroupCommit {
     rawBody: string,
     clientId: string | null,
     from: WebSocket | null,
-    replyToId?: string,
+    extras: SendExtras = {},
   ): void {
-    const body = this.checkBody(rawBody);
+    const fileIds = extras.attachments ?? [];
+    // With files, the text may be empty.
+    const body = this.checkBody(rawBody, fileIds.length > 0);
     // Only a reply reads anything here: a plain send costs what it always did.
-    const replyTo = replyToId === undefined ? null : this.quoteOf(replyToId);
-    // System messages share one budget per room, like one more sender ("" is nobody's id).
-    this.rate.take(senderId ?? "");
-    this.pending.push({ senderId, body, clientId, from, replyTo });
+    const replyTo = extras.replyTo === undefined ? null : this.quoteOf(extras.replyTo);
+    const files = fileIds.length === 0 ? null : this.claimFiles(senderId, clientId, fileIds);
+    try {
+      // System messages share one budget per room, like one more sender ("" is nobody's id).
+      this.rate.take(senderId ?? "");
+    } catch (err) {
+      if (files) this.files.unclaim(fileIds);
+      throw err;
+    }
+    this.pending.push({ senderId, body, clientId, from, replyTo, files });
     if (!this.scheduled) {
       this.scheduled = true;
       // Frames that arrive before this timer fires join the same transaction: one durable write
@@ -92,9 +128,9 @@ export class GroupCommit {
     senderId: string | null,
     body: string,
     clientId: string | null,
-    replyToId?: string,
+    extras: SendExtras = {},
   ): { group: CommittedGroup; own: CommittedSend } {
-    this.accept(senderId, body, clientId, null, replyToId);
+    this.accept(senderId, body, clientId, null, extras);
     // The open group may be over the byte cap: it is committed in as many groups as it takes.
     const sends: CommittedSend[] = [];
     let stored = 0;
@@ -130,6 +166,8 @@ export class GroupCommit {
       const key = p.clientId === null ? null : clientKey(p.senderId, p.clientId);
       const original = key === null ? undefined : known.get(key);
       if (original) {
+        // A resend within the group: its files were claimed for the send stored first.
+        if (p.files) this.files.unclaim(p.files.map((f) => f.id));
         sends.push({ message: original, created: false, clientId: p.clientId, from: p.from });
         continue;
       }
@@ -143,6 +181,7 @@ export class GroupCommit {
         editedAt: null,
         deletedAt: null,
         replyTo: p.replyTo,
+        attachments: p.files,
       };
       fresh.push(message);
       sends.push({ message, created: true, clientId: p.clientId, from: p.from });
@@ -166,7 +205,8 @@ export class GroupCommit {
     for (const p of this.pending) {
       // An upper bound without encoding: at most 3 UTF-8 bytes per UTF-16 unit, plus the row's other fields.
       const quote = p.replyTo ? p.replyTo.body.length * 3 + ROW_OVERHEAD_BYTES : 0;
-      const size = p.body.length * 3 + ROW_OVERHEAD_BYTES + quote;
+      const files = p.files ? JSON.stringify(p.files).length * 3 : 0;
+      const size = p.body.length * 3 + ROW_OVERHEAD_BYTES + quote + files;
       if (n > 0 && bytes + size > this.maxGroupBytes) break;
       bytes += size;
       n++;
@@ -192,6 +232,9 @@ export class GroupCommit {
   private storeFresh(fresh: StoredMessage[]): void {
     this.store.transaction(() => {
       this.store.insertMessages(fresh);
+      for (const m of fresh) {
+        if (m.attachments) this.files.attach(m.seq, m.attachments.map((f) => f.id));
+      }
       this.notices.markAll();
     });
     this.state.lastSeq += fresh.length;
@@ -224,20 +267,38 @@ export class GroupCommit {
     const message = this.ownMessage(userId, messageId);
     if (message.deletedAt) return { message, changed: false };
     this.rate.take(userId);
-    const updated: StoredMessage = { ...message, body: "", deletedAt: nowIso() };
+    const updated: StoredMessage = { ...message, body: "", deletedAt: nowIso(), attachments: null };
     this.store.transaction(() => {
       this.store.updateMessage(updated);
       this.store.extras.updateQuotes(updated.id, "", updated.deletedAt);
+      // Its files go with it: due for deletion from R2 at once (files.ts).
+      this.files.detach(updated.seq);
     });
     return { message: updated, changed: true };
   }
 
-  private checkBody(raw: string): string {
+  /**
+   * Claims a send's files (files.ts), unless it resends a stored clientId: that send is answered
+   * with the original message, whose files were claimed and attached the first time.
+   */
+  private claimFiles(
+    senderId: string | null,
+    clientId: string | null,
+    ids: readonly string[],
+  ): AttachmentFields[] | null {
+    // Files are their uploader's to send: a system message has nobody who uploaded them.
+    if (senderId === null) throw new ApiError("validation_failed", "A system message carries no attachments");
+    if (clientId !== null && this.store.messagesByClientIds([[senderId, clientId]]).size > 0) return null;
+    const claimant = clientId === null ? `${senderId}\n#${++this.anonymous}` : clientKey(senderId, clientId);
+    return this.files.claim(senderId, claimant, ids);
+  }
+
+  private checkBody(raw: string, mayBeEmpty = false): string {
     const body = raw.trim();
     const max = this.maxMessageChars;
     // Characters are code points, as in the REST schema (zod); UTF-16 length is an upper bound.
     const length = body.length <= max ? body.length : codePointLength(body);
-    if (length === 0 || length > max) {
+    if ((length === 0 && !mayBeEmpty) || length > max) {
       throw new ApiError("validation_failed", `body must be 1 to ${max} characters`, {
         details: [{ path: "body", message: body.length === 0 ? "must not be empty" : "too long" }],
       });

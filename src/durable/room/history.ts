@@ -46,10 +46,10 @@ export class RoomHistory {
     private readonly shard: ShardHistory,
   ) {}
 
-  /** One page of history; without a cursor, the latest page. */
-  async page(query: HistoryQuery): Promise<HistoryPage> {
+  /** One page of history as `viewer` sees it; without a cursor, the latest page. */
+  async page(query: HistoryQuery, viewer: string | null = null): Promise<HistoryPage> {
     const { limit } = query;
-    const view = (m: StoredMessage) => this.state.messageView(m);
+    const view = (m: StoredMessage) => this.state.messageView(m, viewer);
     if (query.after !== undefined) {
       const { older, recent } = await this.after(query.after, limit + 1);
       const rows = [...older, ...recent()];

@@ -1,5 +1,5 @@
 import type { ReactionCount } from "../../protocol/models";
-import type { MessageFields, QuoteFields } from "../../views";
+import type { AttachmentFields, MessageFields, QuoteFields } from "../../views";
 
 /**
  * How the room's SQLite rows read and write: typed column readers, and a message row's columns and
@@ -21,12 +21,12 @@ export const num = (v: SqlStorageValue | undefined): number => (typeof v === "nu
 export const SYSTEM_SENDER = "";
 
 export const MESSAGE_COLUMNS =
-  "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at, reply_quote, reaction_counts";
+  "seq, id, sender_id, body, client_id, created_at, edited_at, deleted_at, reply_quote, reaction_counts, attachments";
 
 /** The columns a message is written with: the read ones, plus the replied message's id. */
 export const INSERT_COLUMNS = `${MESSAGE_COLUMNS}, reply_to_id`;
 
-/** A JSON column: parsed only when set (most messages are no reply and have no reactions). */
+/** A JSON column: parsed only when set (most messages are no reply, have no reactions and no files). */
 const json = <T>(v: SqlStorageValue | undefined): T | null =>
   typeof v === "string" ? (JSON.parse(v) as T) : null;
 
@@ -42,6 +42,7 @@ export function toMessage(r: Row): MessageFields {
     deletedAt: strOrNull(r.deleted_at),
     replyTo: json<QuoteFields>(r.reply_quote),
     reactions: json<ReactionCount[]>(r.reaction_counts),
+    attachments: json<AttachmentFields[]>(r.attachments),
   };
 }
 
@@ -49,6 +50,7 @@ export function toMessage(r: Row): MessageFields {
 export function insertValues(m: MessageFields): SqlStorageValue[] {
   const { seq, id, senderId, body, clientId, createdAt, editedAt, deletedAt, replyTo, reactions } = m;
   const counts = reactions && reactions.length > 0 ? JSON.stringify(reactions) : null;
+  const files = filesJson(m.attachments);
   const quote = replyTo ? JSON.stringify(replyTo) : null;
   return [
     seq,
@@ -61,6 +63,11 @@ export function insertValues(m: MessageFields): SqlStorageValue[] {
     deletedAt,
     quote,
     counts,
+    files,
     replyTo?.id ?? null,
   ];
 }
+
+/** A message's files as its column stores them: null for none. */
+export const filesJson = (files: readonly AttachmentFields[] | null | undefined): string | null =>
+  files && files.length > 0 ? JSON.stringify(files) : null;

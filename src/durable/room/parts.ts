@@ -1,3 +1,4 @@
+import { FileLinks } from "../../attachments/links";
 import { limitsFrom } from "../../config";
 import { mirrorHistory, mirrorMembership } from "../../db/mirror";
 import { shardDb } from "../../db/shards";
@@ -5,6 +6,7 @@ import { metricsFrom } from "../../observability/metrics";
 import { SocketSet } from "../sockets";
 import { AlarmSchedule } from "./alarm";
 import { Allowances } from "./allowance";
+import { RoomFiles } from "./files";
 import { GroupCommit } from "./group-commit";
 import { RoomHistory, shardHistory } from "./history";
 import { InboxNotifier, userInboxes } from "./inbox-notifier";
@@ -31,7 +33,14 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
   const limits = limitsFrom(env);
   const metrics = metricsFrom(env);
   const store = new RoomStorage(ctx.storage, metrics);
-  const state = new RoomState(ctx.id.name ?? "", store, limits.presenceMaxMembers, limits.inboxParticipants);
+  const links = new FileLinks(env.JWT_SECRET, limits.attachmentUrlTtlSeconds);
+  const state = new RoomState(
+    ctx.id.name ?? "",
+    store,
+    limits.presenceMaxMembers,
+    limits.inboxParticipants,
+    links,
+  );
   const sockets = new SocketSet(ctx, (change) => metrics.socket("room", change));
   // One frame budget per user: sends, edits, deletes, reactions, group changes and failed frames.
   const rate = new RateWindow(limits.messageRatePer10s, limits.messageRateWindowMs);
@@ -46,6 +55,12 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     },
   );
   const alarms = new AlarmSchedule(ctx.storage);
+  // Uploads spend from the room's rate too.
+  const bucket = { delete: (keys: string[]) => env.BUCKET.delete(keys) };
+  const files = new RoomFiles(state.id, store, bucket, alarms, rate, {
+    unattachedTtlMs: limits.attachmentUnattachedTtlSeconds * 1000,
+    perMessage: limits.attachmentsPerMessage,
+  });
   const notifier = new InboxNotifier(
     store,
     state,
@@ -122,6 +137,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     onGroupDue,
     limits.storageBatchMaxBytes,
     (count) => metrics.messages(state.id, count),
+    files,
   );
   const reactions = new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage);
   const publisher = new Publisher(state, sockets, commits, outbox, notifier, reactions, signals, webhooks);
@@ -139,6 +155,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     signals,
     commits,
     reactions,
+    files,
     publisher,
     frames: new SocketFrames(commits, publisher, reactions, historyReader, signals, outbox, rate, allowances),
     changes: new MemberChanges(membership, state, sockets, signals, notifier, rate),

@@ -1,7 +1,6 @@
-import type { RoomEvent } from "../../protocol/frames";
 import type { Message } from "../../protocol/models";
 import type { SocketSet } from "../sockets";
-import { fanOutGroup } from "./fan-out";
+import { broadcastChange, fanOutGroup } from "./fan-out";
 import type { CommittedGroup, GroupCommit } from "./group-commit";
 import type { InboxNotifier } from "./inbox-notifier";
 import type { Outbox } from "./outbox";
@@ -29,7 +28,9 @@ export class Publisher {
     private readonly webhooks: Pick<WebhookOutbox, "messagesCreated" | "messageChanged">,
   ) {}
 
-  readonly messageView = (m: StoredMessage): Message => this.state.messageView(m);
+  /** A message as `viewer` sees it (their own links to its files). */
+  readonly messageView = (m: StoredMessage, viewer: string | null = null): Message =>
+    this.state.messageView(m, viewer);
 
   /** Commits the open group of sends, if any, and delivers it (also the group timer's callback). */
   commitOpen(): void {
@@ -41,9 +42,12 @@ export class Publisher {
    * API: `senderId` null is a system message).
    */
   send(senderId: string | null, input: SendInput): SendResult {
-    const { group, own } = this.commits.sendNow(senderId, input.body, input.clientId ?? null, input.replyTo);
+    const { group, own } = this.commits.sendNow(senderId, input.body, input.clientId ?? null, {
+      replyTo: input.replyTo,
+      attachments: input.attachments,
+    });
     this.group(group);
-    return { message: this.messageView(own.message), created: own.created };
+    return { message: this.messageView(own.message, senderId), created: own.created };
   }
 
   /** A REST answer's message: with the caller's own reactions (`myReactions`), like every REST message. */
@@ -64,14 +68,21 @@ export class Publisher {
     this.notifier.queue("all");
   }
 
-  /** An edit or deletion: every socket hears it, and the inboxes when they show the message. */
-  change(updated: StoredMessage, type: "message.updated" | "message.deleted"): Message {
-    const message = this.messageView(updated);
-    this.sockets.broadcast(JSON.stringify({ type, message } satisfies RoomEvent));
-    this.webhooks.messageChanged(type, message);
+  /**
+   * An edit or deletion: every socket hears it, and the inboxes when they show the message. Returns
+   * the message as `viewer` sees it.
+   */
+  change(
+    updated: StoredMessage,
+    type: "message.updated" | "message.deleted",
+    viewer: string | null = null,
+  ): Message {
+    broadcastChange(this.sockets, type, updated, this.messageView);
+    // Webhook receivers are nobody in particular: their files' links are the bare paths.
+    this.webhooks.messageChanged(type, this.messageView(updated));
     // The inboxes show the last message, and its quote when it replies to this one.
     if (this.state.inboxShowsMessage(updated.id)) this.notifier.queue("all");
-    return message;
+    return this.messageView(updated, viewer);
   }
 
   /**

@@ -7,6 +7,8 @@ export interface SendInput {
   body: string;
   clientId?: string | undefined;
   replyTo?: string | undefined;
+  /** Files the sender uploaded to this conversation (POST …/attachments), not sent before. */
+  attachments?: string[] | undefined;
 }
 
 export interface SendResult {

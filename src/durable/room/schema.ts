@@ -94,6 +94,28 @@ const MIGRATIONS: readonly string[] = [
      batch_through INTEGER,
      sent_at INTEGER
    );`,
+  // 6. Attachments (files.ts). A message keeps its files' descriptions (attachments, JSON), so
+  //    views and the shard's copy need no join. The files themselves are in R2; `files` has one row
+  //    per upload to this conversation, from before its first byte is stored: who uploaded it, what
+  //    it turned out to be, the message that carries it (message_seq, once sent), and when it is
+  //    to be deleted (due_at, ms: an upload never sent, or a deleted message's file), which the
+  //    room's alarm does.
+  `ALTER TABLE messages ADD COLUMN attachments TEXT;
+   CREATE TABLE IF NOT EXISTS files (
+     id TEXT PRIMARY KEY,
+     uploader_id TEXT NOT NULL,
+     state TEXT NOT NULL,
+     name TEXT,
+     content_type TEXT,
+     size INTEGER,
+     width INTEGER,
+     height INTEGER,
+     created_at TEXT NOT NULL,
+     message_seq INTEGER,
+     due_at INTEGER
+   );
+   CREATE INDEX IF NOT EXISTS files_due ON files (due_at) WHERE due_at IS NOT NULL;
+   CREATE INDEX IF NOT EXISTS files_message ON files (message_seq) WHERE message_seq IS NOT NULL;`,
 ];
 
 /** The version a room reaches once migrated. */

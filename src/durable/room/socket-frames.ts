@@ -53,7 +53,7 @@ export class SocketFrames {
     switch (frame.type) {
       case "send":
         // Sends leave the group open: frames arriving together are committed together.
-        this.commits.accept(member.id, frame.body, frame.clientId, ws, frame.replyTo);
+        this.commits.accept(member.id, frame.body, frame.clientId, ws, frame);
         return;
       case "typing":
         this.signals.typing(member.id, frame.active); // spends the rate when the change is told

@@ -1,6 +1,7 @@
+import type { FileLinks } from "../../attachments/links";
 import { notFound } from "../../errors";
-import type { Conversation, Message, ReadPosition, User } from "../../protocol/models";
-import { conversationView, messageView, readPositions } from "../../views";
+import type { Attachment, Conversation, Message, ReadPosition, User } from "../../protocol/models";
+import { type AttachmentFields, conversationView, messageView, readPositions } from "../../views";
 import type { MemberRow, RoomMeta, RoomStorage, StoredMessage } from "./storage";
 
 /**
@@ -23,6 +24,8 @@ export class RoomState {
     private readonly presenceMaxMembers: number,
     /** INBOX_PARTICIPANTS: how many participants inbox notices name (all are counted). */
     private readonly inboxParticipants = 10,
+    /** Signs the links of files for whoever a message is shown to (attachments/links.ts). */
+    private readonly links: FileLinks | null = null,
   ) {
     this.meta = store.readMeta();
     if (this.meta) this.reload();
@@ -127,9 +130,21 @@ export class RoomState {
     return this.readsCache;
   }
 
-  messageView(m: StoredMessage): Message {
+  /**
+   * A message as `viewer` sees it: its files' links are signed for them. Without a viewer (inbox
+   * notices, which every member's inbox shares) they are the bare paths, served with a token.
+   */
+  messageView(m: StoredMessage, viewer: string | null = null): Message {
     const quoted = m.replyTo?.senderId ? this.members.get(m.replyTo.senderId) : undefined;
-    return messageView(this.id, m, m.senderId === null ? undefined : this.members.get(m.senderId), quoted);
+    const { links, id } = this;
+    const link = (fileId: string) => (links ? links.url(id, fileId, viewer) : fileId);
+    const sender = m.senderId === null ? undefined : this.members.get(m.senderId);
+    return messageView(id, m, sender, quoted, link);
+  }
+
+  /** A file with its link for `viewer`. */
+  fileView(file: AttachmentFields, viewer: string): Attachment {
+    return { ...file, url: this.links ? this.links.url(this.id, file.id, viewer) : file.id };
   }
 
   /**
@@ -137,7 +152,10 @@ export class RoomState {
    * INBOX_PARTICIPANTS participants (`forInbox`) and the count, so one message does not ship the
    * whole member list to every inbox, and an inbox page stays small whatever the groups' sizes.
    */
-  sharedView(forInbox: boolean): Omit<Conversation, "unreadCount" | "lastReadSeq" | "muted"> {
+  sharedView(
+    forInbox: boolean,
+    viewer: string | null = null,
+  ): Omit<Conversation, "unreadCount" | "lastReadSeq" | "muted"> {
     const meta = this.requireMeta();
     const last = this.lastSeq > 0 ? this.store.messageBySeq(this.lastSeq) : null;
     let participants: User[] = [...this.members.values()]
@@ -163,7 +181,7 @@ export class RoomState {
       createdAt: meta.createdAt,
       updatedAt: last && last.createdAt > meta.createdAt ? last.createdAt : meta.createdAt,
       lastSeq: this.lastSeq,
-      lastMessage: last ? this.messageView(last) : null,
+      lastMessage: last ? this.messageView(last, viewer) : null,
       reads,
     };
   }
@@ -181,7 +199,7 @@ export class RoomState {
   }
 
   /** The conversation as one member sees it (their unread count, read position and mute). */
-  viewFor(member: MemberRow, shared = this.sharedView(false)): Conversation {
+  viewFor(member: MemberRow, shared = this.sharedView(false, member.id)): Conversation {
     return conversationView(
       shared,
       shared.participants,

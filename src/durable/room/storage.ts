@@ -9,6 +9,7 @@ import {
   MESSAGE_COLUMNS,
   type Row,
   SYSTEM_SENDER,
+  filesJson,
   insertValues,
   num,
   str,
@@ -202,7 +203,7 @@ export class RoomStorage {
 
   insertMessage(m: StoredMessage): void {
     this.sql.exec(
-      `INSERT INTO messages (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ...insertValues(m),
     );
   }
@@ -217,7 +218,7 @@ export class RoomStorage {
       `INSERT INTO messages (${INSERT_COLUMNS})
        SELECT value ->> 'seq', value ->> 'id', coalesce(value ->> 'senderId', ''), value ->> 'body',
               value ->> 'clientId', value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt',
-              value ->> 'replyTo', value ->> 'reactions', value ->> '$.replyTo.id'
+              value ->> 'replyTo', value ->> 'reactions', value ->> 'attachments', value ->> '$.replyTo.id'
        FROM json_each(?)`,
       JSON.stringify(messages),
     );
@@ -252,10 +253,11 @@ export class RoomStorage {
   /** Changes a message and lists it for the outbox (the shard may have its previous version). */
   updateMessage(m: StoredMessage): void {
     this.sql.exec(
-      "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ? WHERE seq = ?",
+      "UPDATE messages SET body = ?, edited_at = ?, deleted_at = ?, attachments = ? WHERE seq = ?",
       m.body,
       m.editedAt,
       m.deletedAt,
+      filesJson(m.attachments),
       m.seq,
     );
     this.sql.exec(
@@ -270,7 +272,7 @@ export class RoomStorage {
    */
   restoreMessage(m: StoredMessage): void {
     this.sql.exec(
-      `INSERT OR IGNORE INTO messages (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO messages (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ...insertValues(m),
     );
   }
