@@ -135,6 +135,7 @@ export default defineConfig({
           "http/**/*.test.ts",
           "server/**/*.test.ts",
           "conversations/**/*.test.ts",
+          "attachments/**/*.test.ts",
           "room/**/*.test.ts",
           "inbox/**/*.test.ts",
           "durability/**/*.test.ts",
@@ -221,6 +222,10 @@ export default defineConfig({
           INBOX_RETRY_MS: "50",
           // A window long enough that frames sent together surely fall into one.
           RECEIPT_WINDOW_MS: "1000",
+          // Attachments: 1 KiB files, two per message, an upload never sent is due at once.
+          ATTACHMENT_MAX_BYTES: "1024",
+          ATTACHMENTS_PER_MESSAGE: "2",
+          ATTACHMENT_UNATTACHED_TTL_SECONDS: "0",
         },
         shareRuntime: true,
       }),

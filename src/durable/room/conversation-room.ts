@@ -3,13 +3,13 @@ import { ApiError, type RpcResult, rpcFailure } from "../../errors";
 import { describeError, log } from "../../log";
 import { CloseCode } from "../../protocol/close-codes";
 import { PING, PONG, parseClientFrame } from "../../protocol/frames";
-import type { Attachment, Conversation, Message, User } from "../../protocol/models";
+import type { Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
 import type { InboxNotice } from "../inbox/notice";
 import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
 import { sendError, sendWelcome } from "./fan-out";
-import type { ServedFile, UploadedFile } from "./files";
+import type { Finished, ServedFile, UploadedFile } from "./files";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
 import type { Opened, SendInput, SendResult } from "./rpc-types";
@@ -265,15 +265,8 @@ export class ConversationRoom extends DurableObject<Env> {
     return this.asMember(userId, (member) => this.files.begin(member.id));
   }
 
-  async finishUpload(
-    userId: string,
-    id: string,
-    file: UploadedFile | null,
-  ): Promise<RpcResult<Attachment | null>> {
-    return this.asMember(userId, (member) => {
-      const done = this.files.finish(member.id, id, file);
-      return done && this.state.fileView(done, member.id);
-    });
+  async finishUpload(userId: string, id: string, file: UploadedFile | null): Promise<RpcResult<Finished>> {
+    return this.asMember(userId, (member) => this.files.finish(member.id, id, file));
   }
 
   /** The file `userId` may download now (404 for anyone else). */

@@ -2,6 +2,7 @@ import { attachmentKey } from "../../attachments/store";
 import { ApiError, notFound } from "../../errors";
 import { newId, nowIso } from "../../ids";
 import { describeError, log } from "../../log";
+import type { Attachment } from "../../protocol/models";
 import type { AttachmentFields } from "../../views";
 import type { AlarmSchedule } from "./alarm";
 import { num, str, strOrNull } from "./message-rows";
@@ -21,6 +22,9 @@ export interface UploadedFile {
   width: number | null;
   height: number | null;
 }
+
+/** A finished upload as its uploader sees it; null when the upload failed and was dropped. */
+export type Finished = Attachment | null;
 
 /** A file the Worker may serve: where it is and what to answer with. */
 export interface ServedFile extends AttachmentFields {
@@ -68,6 +72,8 @@ export class RoomFiles {
     /** Uploads count against the writes of MESSAGE_RATE_PER_10S, like sends. */
     private readonly rate: Pick<RateWindow, "take">,
     private readonly settings: FileSettings,
+    /** A file with its link for one reader (RoomState.fileView). */
+    private readonly view: (file: AttachmentFields, viewer: string) => Attachment,
     private readonly now: Clock = Date.now,
   ) {}
 
@@ -91,7 +97,7 @@ export class RoomFiles {
    * The Worker stored the upload (`file`), or gave up (null: nothing to keep, delete what may be
    * there). The file is then the uploader's to send until the TTL runs out.
    */
-  finish(uploaderId: string, id: string, file: UploadedFile | null): AttachmentFields | null {
+  finish(uploaderId: string, id: string, file: UploadedFile | null): Finished {
     const row = this.row(id);
     if (!row || row.uploaderId !== uploaderId || row.state !== "uploading")
       throw notFound("Upload not found");
@@ -112,7 +118,7 @@ export class RoomFiles {
       id,
     );
     this.alarm.request(due);
-    return { id, ...file };
+    return this.view({ id, ...file }, uploaderId);
   }
 
   /**

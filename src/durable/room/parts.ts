@@ -57,10 +57,18 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
   const alarms = new AlarmSchedule(ctx.storage);
   // Uploads spend from the room's rate too.
   const bucket = { delete: (keys: string[]) => env.BUCKET.delete(keys) };
-  const files = new RoomFiles(state.id, store, bucket, alarms, rate, {
-    unattachedTtlMs: limits.attachmentUnattachedTtlSeconds * 1000,
-    perMessage: limits.attachmentsPerMessage,
-  });
+  const files = new RoomFiles(
+    state.id,
+    store,
+    bucket,
+    alarms,
+    rate,
+    {
+      unattachedTtlMs: limits.attachmentUnattachedTtlSeconds * 1000,
+      perMessage: limits.attachmentsPerMessage,
+    },
+    (file, viewer) => state.fileView(file, viewer),
+  );
   const notifier = new InboxNotifier(
     store,
     state,
