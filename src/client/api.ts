@@ -1,4 +1,5 @@
 import {
+  AttachmentResponseSchema,
   AuthResponseSchema,
   ConversationCreatedSchema,
   ConversationSchema,
@@ -16,6 +17,7 @@ import {
 import { type Schema, literal, object, string } from "../protocol/validate";
 import type { ErrorCode, ErrorDetail } from "../protocol/errors";
 import type {
+  Attachment,
   AuthResponse,
   Conversation,
   Me,
@@ -194,6 +196,49 @@ export class Api {
     await this.call("DELETE", path, NoContent);
   }
 
+  /**
+   * Uploads a file to a conversation (XMLHttpRequest: fetch reports no upload progress), telling
+   * `onProgress` the fraction sent; `abort` stops it.
+   */
+  upload(
+    conversationId: string,
+    file: Blob,
+    name: string,
+    onProgress: (fraction: number) => void,
+  ): { done: Promise<Attachment>; abort: () => void } {
+    const xhr = new XMLHttpRequest();
+    const done = new Promise<Attachment>((resolve, reject) => {
+      const query = new URLSearchParams({ name });
+      xhr.open("POST", `/api/conversations/${encodeURIComponent(conversationId)}/attachments?${query}`);
+      const token = this.token();
+      if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+      xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      };
+      xhr.onerror = () => reject(offline());
+      xhr.onabort = () => reject(new ApiError(0, "network", "Cancelled"));
+      xhr.onload = () => {
+        let raw: unknown = null;
+        try {
+          raw = JSON.parse(xhr.responseText);
+        } catch {
+          // not JSON: judged by the status below
+        }
+        if (xhr.status !== 201) {
+          if (xhr.status === 401) this.onUnauthorized();
+          reject(errorOf(xhr.status, raw));
+          return;
+        }
+        const parsed = AttachmentResponseSchema.safeParse(raw);
+        if (parsed.success) resolve(parsed.data.attachment);
+        else reject(new ApiError(xhr.status, "bad_response", "The server sent an unexpected answer"));
+      };
+      xhr.send(file);
+    });
+    return { done, abort: () => xhr.abort() };
+  }
+
   vapidPublicKey(): Promise<{ key: string }> {
     return this.call("GET", "/api/push/vapid-public-key", VapidKeyResponseSchema);
   }
@@ -225,26 +270,27 @@ export class Api {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new ApiError(0, "network", "Cannot reach the server. Check your connection.");
+      throw offline();
     }
     if (res.status === 204) return schema.parse(undefined);
     const raw: unknown = await res.json().catch(() => null);
     if (!res.ok) {
-      const parsed = ErrorBodySchema.safeParse(raw);
-      const error = parsed.success
-        ? new ApiError(
-            res.status,
-            parsed.data.error.code,
-            parsed.data.error.message,
-            parsed.data.error.details,
-          )
-        : new ApiError(res.status, "internal", `The server answered ${res.status}`);
       if (res.status === 401 && auth === true) this.onUnauthorized();
-      throw error;
+      throw errorOf(res.status, raw);
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success)
       throw new ApiError(res.status, "bad_response", "The server sent an unexpected answer");
     return parsed.data;
   }
+}
+
+const offline = () => new ApiError(0, "network", "Cannot reach the server. Check your connection.");
+
+/** The server's error body as an ApiError (or a plain one naming the status). */
+function errorOf(status: number, raw: unknown): ApiError {
+  const parsed = ErrorBodySchema.safeParse(raw);
+  if (!parsed.success) return new ApiError(status, "internal", `The server answered ${status}`);
+  const { code, message, details } = parsed.data.error;
+  return new ApiError(status, code, message, details);
 }

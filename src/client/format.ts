@@ -1,4 +1,5 @@
 import type { Conversation, Message, User } from "../protocol/models";
+import { previewText } from "../protocol/text";
 
 /** Names, initials, times and snippets, in one place for the inbox and the thread. */
 
@@ -39,7 +40,7 @@ export function conversationName(conversation: Conversation, meId: string): stri
 
 export function snippet(message: Message | null, meId: string, kind: Conversation["kind"]): string {
   if (!message) return "No messages yet";
-  const body = message.deletedAt ? "Message deleted" : message.body.replace(/\s+/g, " ");
+  const body = message.deletedAt ? "Message deleted" : previewText(message);
   const { sender } = message;
   if (!sender) return body; // a system message speaks for itself
   if (sender.id === meId) return `You: ${body}`;

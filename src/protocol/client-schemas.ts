@@ -54,10 +54,6 @@ export const AttachmentSchema: Schema<output<typeof models.AttachmentSchema>> = 
   url: string(),
 });
 
-export const AttachmentResponseSchema: Schema<output<typeof models.AttachmentResponseSchema>> = object({
-  attachment: AttachmentSchema,
-});
-
 export const MeSchema: Schema<output<typeof models.MeSchema>> = object({
   id: string(),
   firstName: string(),
@@ -145,6 +141,10 @@ export const RefreshResponseSchema: Schema<output<typeof models.RefreshResponseS
 export const TicketResponseSchema: Schema<output<typeof models.TicketResponseSchema>> = object({
   ticket: string(),
   expiresIn: int(),
+});
+
+export const AttachmentResponseSchema: Schema<output<typeof responses.AttachmentResponseSchema>> = object({
+  attachment: AttachmentSchema,
 });
 
 export const ConversationCreatedSchema: Schema<output<typeof responses.ConversationCreatedSchema>> = object({

@@ -116,10 +116,6 @@ export const ConversationSchema = z.object({
 export type Conversation = z.infer<typeof ConversationSchema>;
 export type ConversationKind = Conversation["kind"];
 
-/** POST /api/conversations/:id/attachments: the stored file, to name in a `send` within the TTL. */
-export const AttachmentResponseSchema = z.object({ attachment: AttachmentSchema });
-export type AttachmentResponse = z.infer<typeof AttachmentResponseSchema>;
-
 export const AuthResponseSchema = z.object({ token: z.string(), user: MeSchema });
 export type AuthResponse = z.infer<typeof AuthResponseSchema>;
 

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import type { Conversation, Message, User } from "./models";
+import { previewText } from "./text";
 
 /**
  * Web Push, typed once: the subscription bodies of API.md ("Notifications to people who are away"),
@@ -99,11 +100,11 @@ const nameOf = (user: User): string => `${user.firstName} ${user.lastName}`.trim
  */
 export function notificationText(
   conversation: Pick<Conversation, "kind" | "title" | "participants">,
-  message: Pick<Message, "sender" | "body">,
+  message: Pick<Message, "sender" | "body"> & Partial<Pick<Message, "attachments">>,
   recipientId: string,
   maxChars: number,
 ): { title: string; body: string } {
-  const text = message.body.replace(/\s+/g, " ").trim();
+  const text = previewText(message);
   const { sender } = message;
   const others = conversation.participants.filter((p) => p.id !== recipientId);
   if (conversation.kind === "direct") {

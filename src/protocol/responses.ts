@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ConversationSchema, MeSchema, MessageSchema, UserSchema } from "./models";
+import { AttachmentSchema, ConversationSchema, MeSchema, MessageSchema, UserSchema } from "./models";
 
 /** REST response bodies of API.md that wrap the models: built by the Worker, parsed by the web client. */
 
@@ -28,6 +28,10 @@ export type ConversationCreated = z.infer<typeof ConversationCreatedSchema>;
 /** `POST` and `PATCH` of a message. */
 export const MessageResponseSchema = z.object({ message: MessageSchema });
 export type MessageResponse = z.infer<typeof MessageResponseSchema>;
+
+/** `POST /api/conversations/:id/attachments`: the stored file, for the uploader to send within the TTL. */
+export const AttachmentResponseSchema = z.object({ attachment: AttachmentSchema });
+export type AttachmentResponse = z.infer<typeof AttachmentResponseSchema>;
 
 /** `GET /api/push/vapid-public-key`. */
 export const VapidKeyResponseSchema = z.object({ key: z.string() });

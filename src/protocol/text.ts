@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { Attachment } from "./models";
 
 /**
  * Rules for text that people type and others see, shared by the REST body schemas and the frame
@@ -83,4 +84,25 @@ export function quoteBody(body: string): string {
     out += ch;
   }
   return out;
+}
+
+/**
+ * A message's text for one-line previews (the inbox, notifications): its body, or for a message
+ * of files alone what they are ("Photo", "📎 report.pdf", "+2" for more).
+ */
+export function previewText(message: { body: string; attachments?: readonly Attachment[] }): string {
+  const files = message.attachments ?? [];
+  if (message.body || files.length === 0) return message.body.replace(/\s+/g, " ").trim();
+  const [first] = files;
+  const what = first?.width ? "Photo" : `📎 ${first?.name ?? "File"}`;
+  return files.length > 1 ? `${what} +${files.length - 1}` : what;
+}
+
+/** A size for people: "40 bytes", "512 KB", "1.2 MB" (binary units, as file managers count). */
+export function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const kb = bytes / 1024;
+  if (kb < 1024) return `${Math.round(kb)} KB`;
+  const mb = kb / 1024;
+  return `${mb >= 10 || Number.isInteger(mb) ? Math.round(mb) : mb.toFixed(1)} MB`;
 }

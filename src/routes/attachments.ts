@@ -9,7 +9,8 @@ import { limitsFrom } from "../config";
 import { type RoomStub, callRoom } from "../durable/room/stub";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
-import type { AttachmentResponse } from "../protocol/models";
+import type { AttachmentResponse } from "../protocol/responses";
+import { sizeText } from "../protocol/text";
 
 /**
  * The two attachment routes (README, "Attachments"). Upload: `POST /api/conversations/:id/attachments`
@@ -36,6 +37,8 @@ function declaredLength(header: string | undefined): number | null {
   return Number(header);
 }
 
+const tooLarge = (max: number) => `The file is too large: files are limited to ${sizeText(max)}`;
+
 const emptyFile = () =>
   new ApiError("validation_failed", "The file is empty", {
     details: [{ path: "body", message: "no bytes" }],
@@ -50,7 +53,7 @@ export async function uploadAttachment<E extends AppEnv>(
   const length = declaredLength(c.req.header("content-length"));
   // Refused before the body is read and before anything is recorded.
   if (length !== null && length > max) {
-    throw new ApiError("payload_too_large", `Files are limited to ${max} bytes`);
+    throw new ApiError("payload_too_large", tooLarge(max));
   }
   const declared = declaredType(c.req.header("content-type"));
   if (!isAllowedType(declared, limits.attachmentTypes)) {
@@ -74,7 +77,7 @@ export async function uploadAttachment<E extends AppEnv>(
     stored = await storeUpload(c.env.BUCKET, key, body, length, max);
   } catch (err) {
     forget();
-    if (err instanceof TooLarge) throw new ApiError("payload_too_large", err.message);
+    if (err instanceof TooLarge) throw new ApiError("payload_too_large", tooLarge(max));
     throw err;
   }
   if (stored.size === 0) {

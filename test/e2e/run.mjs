@@ -4,6 +4,7 @@
 // browser. Screenshots of the windows go to test/e2e/screenshots/ (gitignored).
 
 import { mkdirSync } from "node:fs";
+import * as attachments from "./attachments.mjs";
 import { findBrowser, launchBrowser } from "./browser.mjs";
 import { SHOTS } from "./helpers.mjs";
 import * as conversationExtras from "./conversation-extras.mjs";
@@ -22,6 +23,7 @@ const TESTS = [
   liveChat,
   threadFeatures,
   conversationExtras,
+  attachments,
   pendingSends,
   sessions,
   embed,

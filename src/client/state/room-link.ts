@@ -178,7 +178,8 @@ export class RoomLink {
 
 /** The `send` frame of a message waiting to be sent (a reply names the message it answers). */
 export function sendFrame(p: PendingMessage): ClientFrame {
-  return p.replyTo === undefined
-    ? { type: "send", body: p.body, clientId: p.clientId }
-    : { type: "send", body: p.body, clientId: p.clientId, replyTo: p.replyTo };
+  const frame: ClientFrame = { type: "send", body: p.body, clientId: p.clientId };
+  if (p.replyTo !== undefined) frame.replyTo = p.replyTo;
+  if (p.attachments?.length) frame.attachments = p.attachments.map((f) => f.id);
+  return frame;
 }

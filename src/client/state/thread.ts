@@ -1,5 +1,5 @@
 import type { RoomEvent } from "../../protocol/frames";
-import type { Message, ReactionCount } from "../../protocol/models";
+import type { Attachment, Message, ReactionCount } from "../../protocol/models";
 import { quoteBody } from "../../protocol/text";
 
 /**
@@ -13,6 +13,8 @@ export interface PendingMessage {
   body: string;
   /** The id of the message this one answers, if any. */
   replyTo?: string | undefined;
+  /** The uploaded files it carries. */
+  attachments?: Attachment[] | undefined;
   createdAt: string;
   /** Why the last attempt failed (the message stays for a retry), or null while sending. */
   error: string | null;

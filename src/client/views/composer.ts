@@ -1,15 +1,20 @@
-import type { Message } from "../../protocol/models";
+import type { Attachment, Message } from "../../protocol/models";
+import { previewText } from "../../protocol/text";
 import { h, iconButton } from "../dom";
 import { fullName } from "../format";
+import { type Uploader, UploadTray } from "./attachments";
 
 /**
  * The message box: Enter sends, Shift+Enter starts a new line, Escape leaves editing, ArrowUp in an
- * empty box edits my last message. It reports typing so the view can tell the others.
+ * empty box edits my last message. Files come from the attach button, a paste or a drop (the view
+ * passes drops on): they upload at once, and go with the next message once all are uploaded. It
+ * reports typing so the view can tell the others.
  */
 
 export interface ComposerHandlers {
-  /** `replyTo`: the message this one answers, if the reply banner was open. */
-  onSend(text: string, replyTo: Message | null): void;
+  /** `replyTo`: the message this one answers, if the reply banner was open; `files`: uploaded ones. */
+  onSend(text: string, replyTo: Message | null, files: Attachment[]): void;
+  upload: Uploader;
   onSaveEdit(message: Message, text: string): void;
   onTyping(active: boolean): void;
   onEditLast(): void;
@@ -30,6 +35,7 @@ export class Composer {
   private readonly replyText = h("span", { class: "reply-text" });
   private typing = false;
   private idleTimer: number | undefined;
+  private readonly tray: UploadTray;
 
   constructor(private readonly handlers: ComposerHandlers) {
     this.input = h("textarea", {
@@ -41,6 +47,14 @@ export class Composer {
       enterkeyhint: "send",
     });
     const send = iconButton("send", "Send message", { type: "submit", class: "send" });
+    this.tray = new UploadTray(handlers.upload, () => this.updateCounter());
+    const picker = h("input", { type: "file", multiple: true, hidden: true, "aria-hidden": "true" });
+    const attach = iconButton("attach", "Attach files", { class: "attach" });
+    attach.addEventListener("click", () => picker.click());
+    picker.addEventListener("change", () => {
+      this.addFiles(picker.files ?? []);
+      picker.value = "";
+    });
     const cancel = iconButton("close", "Cancel editing");
     this.banner = h(
       "div",
@@ -62,7 +76,8 @@ export class Composer {
       { class: "composer", "aria-label": "Send a message" },
       this.banner,
       this.replyBanner,
-      h("div", { class: "composer-row" }, this.input, send),
+      this.tray.el,
+      h("div", { class: "composer-row" }, attach, picker, this.input, send),
       this.counter,
     );
 
@@ -88,11 +103,22 @@ export class Composer {
       }
     });
     this.input.addEventListener("input", () => this.onInput());
+    // A pasted picture (a screenshot) is a file of the clipboard.
+    this.input.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (files.length > 0) this.addFiles(files);
+    });
     this.input.addEventListener("blur", () => this.setTyping(false));
   }
 
   focus(): void {
     this.input.focus({ preventScroll: true });
+  }
+
+  /** Files for the next message (chosen, pasted or dropped): they start uploading now. */
+  addFiles(files: Iterable<File>): void {
+    this.tray.add(files);
+    this.focus();
   }
 
   /** The next message answers `message` (a banner says so until it is sent or cancelled). */
@@ -107,7 +133,7 @@ export class Composer {
           : fullName(message.sender);
     this.replyText.replaceChildren(
       h("strong", null, `Replying to ${who}`),
-      h("span", { class: "reply-snippet" }, message.body),
+      h("span", { class: "reply-snippet" }, previewText(message)),
     );
     this.replyBanner.hidden = false;
     this.focus();
@@ -144,16 +170,24 @@ export class Composer {
 
   private submit(): void {
     const text = this.input.value.trim();
-    if (!text || text.length > MAX_BODY_CHARS) return;
+    if (text.length > MAX_BODY_CHARS) return;
     if (this.editing) {
+      if (!text) return;
       const message = this.editing;
       this.cancelEdit();
       if (text !== message.body) this.handlers.onSaveEdit(message, text);
     } else {
+      if (this.tray.busy) {
+        this.counter.textContent = "The message goes once the files are uploaded: wait a moment";
+        return;
+      }
+      const files = this.tray.ready;
+      if (!text && files.length === 0) return;
       this.input.value = "";
       const replyTo = this.replying;
       this.cancelReply();
-      this.handlers.onSend(text, replyTo);
+      this.tray.clear();
+      this.handlers.onSend(text, replyTo, files);
     }
     this.setTyping(false);
     this.updateCounter();

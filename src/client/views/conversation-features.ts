@@ -19,6 +19,8 @@ export interface FeatureDeps {
   setConversation(conversation: Conversation): void;
   /** Loads the next older page (or waits for the one loading). */
   loadOlder(): Promise<void>;
+  /** Shows a message read again from the server. */
+  receive(message: Message): void;
   destroyed(): boolean;
 }
 
@@ -27,7 +29,26 @@ export interface FeatureDeps {
  * originals, the group's name and members changing live, and my mute.
  */
 export class ConversationFeatures {
+  /** Messages whose file links were read again already (a file that still fails is gone). */
+  private readonly refreshed = new Set<number>();
+
   constructor(private readonly d: FeatureDeps) {}
+
+  /**
+   * A picture of `message` did not load: its link may have expired (a page loaded hours ago,
+   * scrolled to now). The message is read again, once, with fresh links.
+   */
+  async refreshFiles(message: Message): Promise<void> {
+    if (this.refreshed.has(message.seq)) return;
+    this.refreshed.add(message.seq);
+    try {
+      const page = await this.d.api.history(this.d.conversationId, { after: message.seq - 1 }, 1);
+      const fresh = page.messages[0];
+      if (fresh?.seq === message.seq && !this.d.destroyed()) this.d.receive(fresh);
+    } catch {
+      // offline: the picture stays broken until the conversation is opened again
+    }
+  }
 
   /** What the room socket tells this part of the view. */
   linkHandlers(): Pick<RoomLinkHandlers, "onReaction" | "onOriginalChanged" | "onConversationChanged"> {

@@ -1,5 +1,5 @@
 import type { ClientFrame } from "../../protocol/frames";
-import type { Conversation, Me, Message, ReadPosition, User } from "../../protocol/models";
+import type { Attachment, Conversation, Me, Message, ReadPosition, User } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
 import { h } from "../dom";
 import { fullName, newClientId, others } from "../format";
@@ -8,6 +8,7 @@ import type { PendingSends } from "../state/pending";
 import { ReaderSignals } from "../state/reader-signals";
 import { RoomLink, sendFrame } from "../state/room-link";
 import { type PendingMessage, ThreadState } from "../state/thread";
+import { acceptDrops } from "./attachments";
 import { Composer } from "./composer";
 import { ConversationFeatures } from "./conversation-features";
 import { MessageList } from "./message-list";
@@ -84,11 +85,13 @@ export class ConversationView {
       onReply: (m) => this.composer.startReply(m, ctx.me.id),
       onReact: (m, emoji, active) => void this.features.react(m, emoji, active),
       onJump: (quote) => void this.features.jumpTo(quote.seq),
+      onStaleFile: (m) => void this.features.refreshFiles(m),
       myReactions: (seq) => this.thread.myReactions(seq),
       onPerson: (user) => ctx.openProfile(user),
     });
     this.composer = new Composer({
-      onSend: (text, replyTo) => this.send(text, replyTo?.id),
+      onSend: (text, replyTo, files) => this.send(text, replyTo?.id, files),
+      upload: (file, name, progress) => ctx.api.upload(conversationId, file, name, progress),
       onSaveEdit: (m, text) => void this.saveEdit(m, text),
       onTyping: (active) => {
         if (!this.destroyed) this.reader.typing(active);
@@ -111,6 +114,7 @@ export class ConversationView {
       current: () => this.header.current,
       setConversation: (c) => this.setConversation(c),
       loadOlder: () => this.loadOlder(),
+      receive: (m) => this.receive(m),
       destroyed: () => this.destroyed,
     });
     this.el = h(
@@ -121,6 +125,7 @@ export class ConversationView {
       this.typing.el,
       this.composer.el,
     );
+    acceptDrops(this.el, (files) => this.composer.addFiles(files));
     const cached = ctx.inbox.get(conversationId);
     if (cached) this.setConversation(cached);
     this.renderPending();
@@ -302,11 +307,12 @@ export class ConversationView {
     if (this.thread.hasMoreBefore && this.list.fitsWithoutScrolling()) void this.loadOlder();
   }
 
-  private send(text: string, replyTo: string | undefined): void {
+  private send(text: string, replyTo: string | undefined, attachments: Attachment[]): void {
     const pending: PendingMessage = {
       clientId: newClientId(),
       body: text,
       replyTo,
+      attachments,
       createdAt: new Date().toISOString(),
       error: null,
     };

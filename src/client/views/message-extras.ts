@@ -28,7 +28,11 @@ export function renderQuote(quote: Quote, meId: string, onJump: (quote: Quote) =
       "aria-label": `Reply to ${who}: show the original message`,
     },
     h("span", { class: "quote-name" }, who),
-    h("span", { class: "quote-body" }, quote.deletedAt ? "Original message deleted" : quote.body),
+    h(
+      "span",
+      { class: "quote-body" },
+      quote.deletedAt ? "Original message deleted" : quote.body || "📎 Attachment",
+    ),
   );
   button.addEventListener("click", (event) => {
     event.stopPropagation();

@@ -2,6 +2,7 @@ import type { Message, Quote, User } from "../../protocol/models";
 import { h, iconButton } from "../dom";
 import { clockTime, dayLabel, fullName, fullTime, sameDay } from "../format";
 import type { PendingMessage } from "../state/thread";
+import { renderAttachments } from "./attachments";
 import { userAvatar } from "./avatar";
 import { openReactionPicker, renderQuote, renderReactions } from "./message-extras";
 
@@ -19,6 +20,8 @@ export interface MessageListHandlers {
   onReact(message: Message, emoji: string, active: boolean): void;
   /** A reply's quote was clicked: show its original (loading older pages if needed). */
   onJump(quote: Quote): void;
+  /** A picture of the message did not load (its link may have expired). */
+  onStaleFile(message: Message): void;
   /** The emoji I reacted with on a message (they show pressed). */
   myReactions(seq: number): ReadonlySet<string>;
   /** A person's name or picture was clicked. */
@@ -214,7 +217,9 @@ export class MessageList {
     const body = h("div", { class: "bubble" });
     if (m.replyTo && !deleted) body.append(renderQuote(m.replyTo, this.meId, (q) => this.handlers.onJump(q)));
     if (deleted) body.append(h("span", { class: "body deleted" }, "This message was deleted"));
-    else body.append(renderBody(m.body));
+    else if (m.body || m.attachments.length === 0) body.append(renderBody(m.body));
+    const files = deleted ? null : renderAttachments(m.attachments, () => this.handlers.onStaleFile(m));
+    if (files) body.append(files);
     if (m.editedAt && !deleted)
       body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
     const name = h("button", { type: "button", class: "name" }, own ? "You" : fullName(sender));
@@ -313,7 +318,13 @@ export class MessageList {
         h(
           "div",
           { class: "msg-col" },
-          h("div", { class: "bubble" }, this.pendingQuote(p), renderBody(p.body)),
+          h(
+            "div",
+            { class: "bubble" },
+            this.pendingQuote(p),
+            p.body ? renderBody(p.body) : null,
+            renderAttachments(p.attachments ?? []),
+          ),
           status,
         ),
       ),
