@@ -1,4 +1,12 @@
-import type { Attachment, Conversation, Message, Quote, ReactionCount, ReadPosition, User } from "./protocol/models";
+import type {
+  Attachment,
+  Conversation,
+  Message,
+  Quote,
+  ReactionCount,
+  ReadPosition,
+  User,
+} from "./protocol/models";
 
 /** Builds the API objects from stored rows, in one place for the Worker and the objects. */
 

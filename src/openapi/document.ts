@@ -11,6 +11,7 @@ export const openApiPath = (honoPath: string): string => honoPath.replace(/:(\w+
 const SECURITY: Record<Access, Json[]> = {
   user: [{ bearerToken: [] }],
   socket: [{ bearerToken: [] }, { socketTicket: [] }, { accessToken: [] }],
+  file: [{ bearerToken: [] }, { signedLink: [] }],
   server: [{ serverKey: [] }],
   public: [],
 };
@@ -40,14 +41,19 @@ function parameters(op: Operation, inputs: Record<string, Json>): Json[] {
   return params;
 }
 
+/** A file's bytes, of whatever type. */
+const FILE_CONTENT: Json = { "*/*": { schema: { type: "string", format: "binary" } } };
+
 function operation(op: Operation, inputs: Record<string, Json>): Json {
   const responses: Json = {};
   for (const [status, component] of Object.entries(op.responses)) {
     const description = REASONS[Number(status)] ?? "OK";
     responses[status] =
-      component === null || component === undefined
-        ? { description }
-        : { description, content: { "application/json": { schema: ref(component) } } };
+      op.file === "response" && status === "200"
+        ? { description, content: FILE_CONTENT }
+        : component === null || component === undefined
+          ? { description }
+          : { description, content: { "application/json": { schema: ref(component) } } };
   }
   responses["default"] = { $ref: "#/components/responses/Error" };
   const out: Json = {
@@ -62,6 +68,7 @@ function operation(op: Operation, inputs: Record<string, Json>): Json {
   if (op.body) {
     out["requestBody"] = { required: true, content: { "application/json": { schema: ref(op.body) } } };
   }
+  if (op.file === "request") out["requestBody"] = { required: true, content: FILE_CONTENT };
   return out;
 }
 
@@ -115,6 +122,12 @@ export function openApiDocument(limits: Limits): Json {
           in: "query",
           name: "access_token",
           description: "The token in the query (WebSocket routes only: browsers cannot set headers)",
+        },
+        signedLink: {
+          type: "apiKey",
+          in: "query",
+          name: "s",
+          description: "A file link signed for its reader (with u and e): what a message's attachment url is",
         },
         serverKey: {
           type: "http",

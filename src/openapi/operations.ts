@@ -8,8 +8,11 @@ import type { RequestComponent, ResponseComponent } from "./schemas";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
-/** Who may call: a user's token, a user's token or socket ticket (WebSockets), a server key, anyone. */
-export type Access = "user" | "socket" | "server" | "public";
+/**
+ * Who may call: a user's token, a user's token or socket ticket (WebSockets), a user's token or a
+ * link signed for them (files), a server key, anyone.
+ */
+export type Access = "user" | "socket" | "file" | "server" | "public";
 
 export interface Operation {
   method: Method;
@@ -24,6 +27,8 @@ export interface Operation {
   query?: RequestComponent;
   /** Status → response body by component name, or null for an empty body (204, 101). */
   responses: Partial<Record<number, ResponseComponent | null>>;
+  /** A file instead of JSON: the request's body (an upload) or the 200's (a download). */
+  file?: "request" | "response";
 }
 
 const op = (
@@ -33,7 +38,7 @@ const op = (
   summary: string,
   access: Access,
   responses: Operation["responses"],
-  extra: Pick<Operation, "body" | "query"> = {},
+  extra: Pick<Operation, "body" | "query" | "file"> = {},
 ): Operation => ({ method, path, tag, summary, access, responses, ...extra });
 
 const C = "/api/conversations";
@@ -217,6 +222,24 @@ export const OPERATIONS: readonly Operation[] = [
   op("delete", `${ONE}/messages/:messageId`, "Messages", "Delete one's own message (a tombstone)", "user", {
     204: null,
   }),
+  op(
+    "post",
+    `${ONE}/attachments`,
+    "Messages",
+    "Upload a file to send with a message (the body is the file, its type the content-type)",
+    "user",
+    { 201: "AttachmentResponse" },
+    { query: "AttachmentUploadQuery", file: "request" },
+  ),
+  op(
+    "get",
+    `${ONE}/attachments/:attachmentId`,
+    "Messages",
+    "Download a file: a participant's link (a message's url) or token",
+    "file",
+    { 200: null },
+    { query: "AttachmentLinkQuery", file: "response" },
+  ),
   op("put", `${ONE}/messages/:messageId/reactions/:emoji`, "Messages", "React with an emoji", "user", {
     204: null,
   }),

@@ -14,6 +14,7 @@ import {
 import { pushRequestSchemas } from "../protocol/push";
 import { requestSchemas } from "../protocol/requests";
 import {
+  AttachmentResponseSchema,
   ConversationCreatedSchema,
   HistoryPageSchema,
   InboxPageSchema,
@@ -54,6 +55,14 @@ export function requestComponents(limits: Limits) {
     ServerUserRequest: s.serverUser,
     ServerCreateConversationRequest: s.serverCreateConversation,
     ServerMessageRequest: s.serverMessage,
+    AttachmentUploadQuery: z.object({
+      name: z.string().optional().meta({ description: "The file's name (repaired, never refused)" }),
+    }),
+    AttachmentLinkQuery: z.object({
+      u: z.string().optional().meta({ description: "Signed link: the reader's user id" }),
+      e: z.string().optional().meta({ description: "Signed link: its expiry (Unix seconds)" }),
+      s: z.string().optional().meta({ description: "Signed link: the signature" }),
+    }),
   } satisfies Record<string, z.ZodType>;
 }
 
@@ -74,6 +83,7 @@ export const RESPONSE_COMPONENTS = {
   ConversationCreated: ConversationCreatedSchema,
   HistoryPage: HistoryPageSchema,
   MessageResponse: MessageResponseSchema,
+  AttachmentResponse: AttachmentResponseSchema,
   VapidKey: VapidKeyResponseSchema,
   PushSubscribed: z.object({ endpoint: z.string() }),
   MintedToken: MintedTokenSchema,

@@ -6,6 +6,7 @@ import { type Stored, TooLarge, attachmentKey, storeUpload } from "../attachment
 import { authenticate } from "../auth/credentials";
 import { bearerToken } from "../auth/middleware";
 import { limitsFrom } from "../config";
+import { refundBudget, spendBudget } from "../durable/inbox/budget-client";
 import { type RoomStub, callRoom } from "../durable/room/stub";
 import type { AppEnv } from "../env";
 import { ApiError, notFound } from "../errors";
@@ -67,11 +68,24 @@ export async function uploadAttachment<E extends AppEnv>(
   // Recorded by the room before the first byte is stored (404 for a non-participant).
   const id = await callRoom(stub.beginUpload(userId));
   const key = attachmentKey(conversationId, id);
+  // The user's upload budget across all rooms (USER_UPLOAD_BYTES_PER_HOUR): a declared length is
+  // paid before a byte is stored (and given back if nothing is kept), a chunked body once read.
+  let paid = 0;
   const forget = () => {
-    c.executionCtx.waitUntil(
-      Promise.allSettled([c.env.BUCKET.delete(key), stub.finishUpload(userId, id, null)]),
-    );
+    const undo: Promise<unknown>[] = [c.env.BUCKET.delete(key), stub.finishUpload(userId, id, null)];
+    if (paid > 0) undo.push(refundBudget(c.env, userId, "uploadBytes", paid));
+    c.executionCtx.waitUntil(Promise.allSettled(undo));
   };
+  const pay = async (bytes: number) => {
+    try {
+      await spendBudget(c.env, userId, "uploadBytes", bytes);
+    } catch (err) {
+      forget();
+      throw err;
+    }
+    paid = bytes;
+  };
+  if (length !== null) await pay(length);
   let stored: Stored;
   try {
     stored = await storeUpload(c.env.BUCKET, key, body, length, max);
@@ -84,6 +98,7 @@ export async function uploadAttachment<E extends AppEnv>(
     forget();
     throw emptyFile();
   }
+  if (length === null) await pay(stored.size);
   const kind = fileKind(declared, stored.head, limits.attachmentTypes);
   const name = safeFileName(c.req.query("name"), kind.contentType, limits.attachmentNameMaxChars);
   let attachment;

@@ -199,11 +199,7 @@ export class ConversationRoom extends DurableObject<Env> {
       const view = changed
         ? this.publisher.change(message, "message.deleted", member.id)
         : this.publisher.messageView(message, member.id);
-      // Its files are deleted from R2 before the answer (the alarm retries if R2 fails).
-      await Promise.all([
-        this.publisher.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id)),
-        changed ? this.files.sweep() : null,
-      ]);
+      await this.publisher.restWritten(member.id, changed && this.state.inboxShowsMessage(message.id));
       return view;
     });
   }
@@ -259,17 +255,14 @@ export class ConversationRoom extends DurableObject<Env> {
     if (this.state.exists && this.state.inboxShows(user.id)) this.notifier.queue("all");
   }
 
-  // Attachments (files.ts): an upload's id is recorded before the Worker stores its bytes in R2; the
-  // Worker then reports the file (or null: it failed) and gets the attachment as its uploader sees it.
+  // Attachments (files.ts): an upload is recorded before the Worker stores its bytes in R2, then
+  // finished (null: it failed); a download asks whether the caller may have the file now (else 404).
   async beginUpload(userId: string): Promise<RpcResult<string>> {
     return this.asMember(userId, (member) => this.files.begin(member.id));
   }
-
   async finishUpload(userId: string, id: string, file: UploadedFile | null): Promise<RpcResult<Finished>> {
     return this.asMember(userId, (member) => this.files.finish(member.id, id, file));
   }
-
-  /** The file `userId` may download now (404 for anyone else). */
   async attachment(userId: string, id: string): Promise<RpcResult<ServedFile>> {
     return this.asMember(userId, (member) => this.files.served(member.id, id));
   }

@@ -204,6 +204,11 @@ export class RoomFiles {
     return this.sweeping;
   }
 
+  /** The deletion under way, if any, once it is done (a REST deletion answers after its files go). */
+  async sweepDone(): Promise<void> {
+    await this.sweeping;
+  }
+
   private async sweepOnce(): Promise<void> {
     const now = this.now();
     const ids = this.store.sql

@@ -233,7 +233,11 @@ export class GroupCommit {
     this.store.transaction(() => {
       this.store.insertMessages(fresh);
       for (const m of fresh) {
-        if (m.attachments) this.files.attach(m.seq, m.attachments.map((f) => f.id));
+        if (m.attachments)
+          this.files.attach(
+            m.seq,
+            m.attachments.map((f) => f.id),
+          );
       }
       this.notices.markAll();
     });

@@ -148,7 +148,18 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     files,
   );
   const reactions = new Reactions(store, state, sockets, notifier, rate, limits.maxReactionsPerMessage);
-  const publisher = new Publisher(state, sockets, commits, outbox, notifier, reactions, signals, webhooks);
+  const publisher = new Publisher(
+    state,
+    sockets,
+    commits,
+    outbox,
+    notifier,
+    reactions,
+    signals,
+    webhooks,
+    files,
+    (work) => ctx.waitUntil(work),
+  );
   const historyReader = new RoomHistory(store, log, state, shardHistory(env, state));
   return {
     limits,

@@ -1,6 +1,7 @@
 import type { Message } from "../../protocol/models";
 import type { SocketSet } from "../sockets";
 import { broadcastChange, fanOutGroup } from "./fan-out";
+import type { RoomFiles } from "./files";
 import type { CommittedGroup, GroupCommit } from "./group-commit";
 import type { InboxNotifier } from "./inbox-notifier";
 import type { Outbox } from "./outbox";
@@ -14,7 +15,8 @@ import type { WebhookOutbox } from "./webhook-outbox";
 /**
  * What follows a write of the room's messages, whoever made it (a REST call, a socket frame, the
  * group timer): the sockets hear it, the D1 outbox, the inbox notices and the webhook events are
- * queued, and a REST write waits until D1 and the writer's own inbox have it.
+ * queued, a deleted message's files are deleted from R2, and a REST write waits until D1, the
+ * writer's own inbox and R2 have it.
  */
 export class Publisher {
   constructor(
@@ -26,6 +28,9 @@ export class Publisher {
     private readonly reactions: Reactions,
     private readonly signals: Signals,
     private readonly webhooks: Pick<WebhookOutbox, "messagesCreated" | "messageChanged">,
+    private readonly files: Pick<RoomFiles, "sweep" | "sweepDone">,
+    /** Keeps the object alive until a deletion of files started off the request path is done. */
+    private readonly waitUntil: (work: Promise<void>) => void,
   ) {}
 
   /** A message as `viewer` sees it (their own links to its files). */
@@ -80,6 +85,8 @@ export class Publisher {
     broadcastChange(this.sockets, type, updated, this.messageView);
     // Webhook receivers are nobody in particular: their files' links are the bare paths.
     this.webhooks.messageChanged(type, this.messageView(updated));
+    // Its files are due now (files.ts): deleted at once, and again on the alarm while R2 fails.
+    if (type === "message.deleted") this.waitUntil(this.files.sweep());
     // The inboxes show the last message, and its quote when it replies to this one.
     if (this.state.inboxShowsMessage(updated.id)) this.notifier.queue("all");
     return this.messageView(updated, viewer);
@@ -93,6 +100,10 @@ export class Publisher {
   async restWritten(userId: string, inboxChanged: boolean): Promise<void> {
     // Read positions (the caller's, or a sender's implied one) are stored now, not with the window.
     this.signals.persistReads();
-    await Promise.all([this.outbox.flushForRest(), inboxChanged ? this.notifier.tellNow([userId]) : null]);
+    await Promise.all([
+      this.outbox.flushForRest(),
+      inboxChanged ? this.notifier.tellNow([userId]) : null,
+      this.files.sweepDone(),
+    ]);
   }
 }
