@@ -2,13 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { ApiError, type RpcResult, rpcFailure } from "../../errors";
 import { describeError, log } from "../../log";
 import { CloseCode } from "../../protocol/close-codes";
-import { PING, PONG, parseClientFrame } from "../../protocol/frames";
+import { PING, PONG } from "../../protocol/frames";
 import type { Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
 import type { InboxNotice } from "../inbox/notice";
 import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
-import { sendError, sendWelcome } from "./fan-out";
+import { sendWelcome } from "./fan-out";
 import type { Finished, ServedFile, UploadedFile } from "./files";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
@@ -28,7 +28,6 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly sockets: RoomParts["sockets"];
   private readonly alarms: RoomParts["alarms"];
   private readonly signals: RoomParts["signals"];
-  private readonly rate: RoomParts["rate"];
   private readonly allowances: RoomParts["allowances"];
   private readonly notifier: RoomParts["notifier"];
   private readonly outbox: RoomParts["outbox"];
@@ -50,7 +49,6 @@ export class ConversationRoom extends DurableObject<Env> {
       sockets: this.sockets,
       alarms: this.alarms,
       signals: this.signals,
-      rate: this.rate,
       allowances: this.allowances,
       notifier: this.notifier,
       outbox: this.outbox,
@@ -263,6 +261,7 @@ export class ConversationRoom extends DurableObject<Env> {
   async finishUpload(userId: string, id: string, file: UploadedFile | null): Promise<RpcResult<Finished>> {
     return this.asMember(userId, (member) => this.files.finish(member.id, id, file));
   }
+  /** The file `userId` may download now (404 for anyone else). */
   async attachment(userId: string, id: string): Promise<RpcResult<ServedFile>> {
     return this.asMember(userId, (member) => this.files.served(member.id, id));
   }
@@ -339,24 +338,7 @@ export class ConversationRoom extends DurableObject<Env> {
       this.signals.departed(closeSocket(this.sockets, ws, CloseCode.notParticipant, "not a participant"));
       return;
     }
-    const frame = parseClientFrame(data);
-    if (frame.type === "invalid") {
-      this.rate.charge(member.id); // a refused frame costs like any other
-      sendError(ws, frame.code, frame.message, frame.clientId);
-      return;
-    }
-    try {
-      await this.frames.handle(ws, member, frame);
-    } catch (err) {
-      // A write refused before it reached the rate (bad body, unknown id, not the sender's) costs too.
-      if (!(err instanceof ApiError) || err.code !== "rate_limited") this.rate.charge(member.id);
-      if (err instanceof ApiError) {
-        sendError(ws, err.code, err.message, frame.type === "send" ? frame.clientId : undefined);
-      } else {
-        log("error", "room_frame_failed", { conversationId: this.state.id, ...describeError(err) });
-        sendError(ws, "internal", "Internal error");
-      }
-    }
+    await this.frames.receive(ws, member, data);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {

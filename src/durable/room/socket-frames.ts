@@ -1,5 +1,8 @@
-import type { ClientFrame } from "../../protocol/frames";
+import { ApiError } from "../../errors";
+import { describeError, log } from "../../log";
+import { type ClientFrame, parseClientFrame } from "../../protocol/frames";
 import type { Allowances } from "./allowance";
+import { sendError } from "./fan-out";
 import type { GroupCommit } from "./group-commit";
 import type { RoomHistory } from "./history";
 import type { Outbox } from "./outbox";
@@ -10,13 +13,15 @@ import type { MemberRow } from "./storage";
 import type { RateWindow } from "./throttles";
 
 /**
- * What a member's valid socket frame does (the shell admits and parses it, and turns a refusal into
- * an error frame, and a failed frame into a charge on the rate): sends join the open group commit,
- * typing and reads go to the signals window, edits, deletes and reactions act on committed state
- * and reach D1 through the outbox. Sends and edits spend the sender's budget first.
+ * What a member's socket frame does (the shell admits it and checks the member): an invalid or
+ * refused frame is answered with an error frame and charged on the rate; a valid one is done:
+ * sends join the open group commit, typing and reads go to the signals window, edits, deletes and
+ * reactions act on committed state and reach D1 through the outbox. Sends and edits spend the
+ * sender's budget first.
  */
 export class SocketFrames {
   constructor(
+    private readonly conversationId: string,
     private readonly commits: GroupCommit,
     private readonly publisher: Publisher,
     private readonly reactions: Reactions,
@@ -29,7 +34,29 @@ export class SocketFrames {
     private readonly allowances: Allowances,
   ) {}
 
-  async handle(ws: WebSocket, member: MemberRow, frame: ClientFrame): Promise<void> {
+  /** A frame from `member`'s socket, as received: done, or answered with an error frame. */
+  async receive(ws: WebSocket, member: MemberRow, data: string | ArrayBuffer): Promise<void> {
+    const frame = parseClientFrame(data);
+    if (frame.type === "invalid") {
+      this.rate.charge(member.id); // a refused frame costs like any other
+      sendError(ws, frame.code, frame.message, frame.clientId);
+      return;
+    }
+    try {
+      await this.handle(ws, member, frame);
+    } catch (err) {
+      // A write refused before it reached the rate (bad body, unknown id, not the sender's) costs too.
+      if (!(err instanceof ApiError) || err.code !== "rate_limited") this.rate.charge(member.id);
+      if (err instanceof ApiError) {
+        sendError(ws, err.code, err.message, frame.type === "send" ? frame.clientId : undefined);
+      } else {
+        log("error", "room_frame_failed", { conversationId: this.conversationId, ...describeError(err) });
+        sendError(ws, "internal", "Internal error");
+      }
+    }
+  }
+
+  private async handle(ws: WebSocket, member: MemberRow, frame: ClientFrame): Promise<void> {
     // A message older than the room's tail is fetched from the shard before it is changed (or
     // quoted, or reacted to).
     const older =
