@@ -69,7 +69,7 @@ export function requestSchemas(limits: RequestLimits) {
     body: body.optional(),
     clientId: clientId.optional(),
   });
-  // A message with files may have no text ("" or left out).
+  // A message with files may have no text: "" (the refinement below wants text or files).
   const optionalBody = withRules(
     z
       .string()
@@ -108,7 +108,7 @@ export function requestSchemas(limits: RequestLimits) {
     }),
     sendMessage: z
       .strictObject({
-        body: optionalBody.default(""),
+        body: optionalBody,
         clientId: clientId.optional(),
         replyTo: messageId.optional(),
         /** Files uploaded to this conversation by the sender (POST …/attachments), not sent before. */
