@@ -222,8 +222,9 @@ export default defineConfig({
           INBOX_RETRY_MS: "50",
           // A window long enough that frames sent together surely fall into one.
           RECEIPT_WINDOW_MS: "1000",
-          // Attachments: 1 KiB files, two per message, an upload never sent is due at once.
-          ATTACHMENT_MAX_BYTES: "1024",
+          // Attachments: files of 512 bytes (under the 1000-byte upload budget above), two per
+          // message, an upload never sent is due at once.
+          ATTACHMENT_MAX_BYTES: "512",
           ATTACHMENTS_PER_MESSAGE: "2",
           ATTACHMENT_UNATTACHED_TTL_SECONDS: "0",
         },

@@ -8,7 +8,7 @@ import { png } from "../helpers/files";
 import { ofType, openSocket } from "../helpers/socket";
 import { until } from "../helpers/wait";
 
-/** This project's settings: 1 KiB files, two per message, unsent uploads due at once. */
+/** This project's settings: 512-byte files, two per message, unsent uploads due at once, 1000 bytes an hour. */
 const limits = limitsFrom(env);
 
 async function pair() {
@@ -19,24 +19,42 @@ async function pair() {
 
 describe("attachment limits", () => {
   it("refuses a file whose Content-Length is over the limit at once (413), storing nothing", async () => {
-    expect(limits.attachmentMaxBytes).toBe(1024);
+    expect(limits.attachmentMaxBytes).toBe(512);
     const { a, id } = await pair();
-    const res = await upload(a.token, id, new Uint8Array(1025), "application/octet-stream", "big.bin");
+    const res = await upload(a.token, id, new Uint8Array(513), "application/octet-stream", "big.bin");
     expect(res.status).toBe(413);
     expect(res.body.error?.code).toBe("payload_too_large");
     expect(await storedKeys(id)).toEqual([]);
     // At the limit exactly, it is stored.
-    expect((await upload(a.token, id, new Uint8Array(1024).fill(1), "application/octet-stream")).status).toBe(
+    expect((await upload(a.token, id, new Uint8Array(512).fill(1), "application/octet-stream")).status).toBe(
       201,
     );
   });
 
   it("cuts off a chunked upload the moment it grows past the limit (413); nothing of it stays", async () => {
     const { a, id } = await pair();
-    const res = await upload(a.token, id, chunked(3, 600), "text/plain", "endless.txt");
+    const res = await upload(a.token, id, chunked(3, 300), "text/plain", "endless.txt");
     expect(res.status).toBe(413);
     expect(res.body.error?.code).toBe("payload_too_large");
     expect(await storedKeys(id)).toEqual([]);
+  });
+
+  it("counts uploaded bytes against the user's hourly budget across conversations (429), storing nothing over it", async () => {
+    expect(limits.userBudgets.uploadBytes.capacity).toBe(1000);
+    const { a, b, id } = await pair();
+    const other = (await startConversation(a.token, [(await registerUser()).user.id])).conversation.id;
+    expect((await upload(a.token, id, new Uint8Array(500).fill(1), "text/plain")).status).toBe(201);
+    expect((await upload(a.token, other, new Uint8Array(400).fill(1), "text/plain")).status).toBe(201);
+    const over = await upload(a.token, other, new Uint8Array(200).fill(1), "text/plain");
+    expect(over.status).toBe(429);
+    expect(over.body.error?.code).toBe("rate_limited");
+    expect(await storedKeys(other)).toHaveLength(1);
+    // A chunked body is paid once read: over the budget, it is not kept either.
+    const chunkedOver = await upload(a.token, id, chunked(2, 100), "text/plain");
+    expect(chunkedOver.status).toBe(429);
+    await until("the refused chunked upload to be gone", async () => (await storedKeys(id)).length === 1);
+    // Another user's budget is their own.
+    expect((await upload(b.token, id, new Uint8Array(300).fill(1), "text/plain")).status).toBe(201);
   });
 
   it("deletes an upload never sent once the TTL has passed, from the room's alarm", async () => {

@@ -154,7 +154,7 @@ export class UploadTray {
 
   /** After a send: the tray empties (refused files with it). */
   clear(): void {
-    for (const item of [...this.items]) this.remove(item);
+    for (const item of this.items.slice()) this.remove(item);
   }
 
   private remove(item: Upload): void {
