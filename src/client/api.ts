@@ -44,6 +44,10 @@ import type { HistoryPage, InboxPage, SearchPage } from "../protocol/responses";
 
 const NoContent = literal(undefined);
 
+/** A conversation's REST path, with the segments below it (each one encoded). */
+const conversationPath = (id: string, ...below: string[]): string =>
+  `/api/conversations/${[id, ...below].map(encodeURIComponent).join("/")}`;
+
 /**
  * An API error: one of the server's codes, or a failure on this side (status 0 and "network" when
  * the server cannot be reached, "bad_response" when its answer is not of the schema).
@@ -125,44 +129,41 @@ export class Api {
   }
 
   conversation(id: string): Promise<Conversation> {
-    return this.call("GET", `/api/conversations/${encodeURIComponent(id)}`, ConversationSchema);
+    return this.call("GET", conversationPath(id), ConversationSchema);
   }
 
   async leave(id: string): Promise<void> {
-    await this.call("DELETE", `/api/conversations/${encodeURIComponent(id)}`, NoContent);
+    await this.call("DELETE", conversationPath(id), NoContent);
   }
 
   addParticipants(id: string, userIds: string[]): Promise<Conversation> {
-    return this.call(
-      "POST",
-      `/api/conversations/${encodeURIComponent(id)}/participants`,
-      ConversationSchema,
-      { userIds } satisfies AddParticipantsRequest,
-    );
+    return this.call("POST", conversationPath(id, "participants"), ConversationSchema, {
+      userIds,
+    } satisfies AddParticipantsRequest);
   }
 
   /** Groups only: a new title (null clears it). */
   rename(id: string, title: string | null): Promise<Conversation> {
-    return this.call("PATCH", `/api/conversations/${encodeURIComponent(id)}`, ConversationSchema, {
+    return this.call("PATCH", conversationPath(id), ConversationSchema, {
       title,
     } satisfies RenameConversationRequest);
   }
 
   /** The creator removes someone from a group (or anyone removes themselves). */
   async removeParticipant(id: string, userId: string): Promise<void> {
-    const path = `/api/conversations/${encodeURIComponent(id)}/participants/${encodeURIComponent(userId)}`;
+    const path = conversationPath(id, "participants", userId);
     await this.call("DELETE", path, NoContent);
   }
 
   setMuted(id: string, muted: boolean): Promise<Conversation> {
-    return this.call("PATCH", `/api/conversations/${encodeURIComponent(id)}/settings`, ConversationSchema, {
+    return this.call("PATCH", conversationPath(id, "settings"), ConversationSchema, {
       muted,
     } satisfies ConversationSettingsRequest);
   }
 
   /** Adds (`active`) or takes back my reaction; the room's `reaction` event updates the counts. */
   async react(conversationId: string, messageId: string, emoji: string, active: boolean): Promise<void> {
-    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/reactions/${encodeURIComponent(emoji)}`;
+    const path = conversationPath(conversationId, "messages", messageId, "reactions", emoji);
     await this.call(active ? "PUT" : "DELETE", path, NoContent);
   }
 
@@ -178,21 +179,17 @@ export class Api {
     const params = new URLSearchParams({ limit: String(limit) });
     if (cursor.before !== undefined) params.set("before", String(cursor.before));
     if (cursor.after !== undefined) params.set("after", String(cursor.after));
-    return this.call(
-      "GET",
-      `/api/conversations/${encodeURIComponent(id)}/messages?${params}`,
-      HistoryPageSchema,
-    );
+    return this.call("GET", `${conversationPath(id, "messages")}?${params}`, HistoryPageSchema);
   }
 
   async editMessage(conversationId: string, messageId: string, body: string): Promise<Message> {
-    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
+    const path = conversationPath(conversationId, "messages", messageId);
     return (await this.call("PATCH", path, MessageResponseSchema, { body } satisfies EditMessageRequest))
       .message;
   }
 
   async deleteMessage(conversationId: string, messageId: string): Promise<void> {
-    const path = `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}`;
+    const path = conversationPath(conversationId, "messages", messageId);
     await this.call("DELETE", path, NoContent);
   }
 
@@ -209,7 +206,7 @@ export class Api {
     const xhr = new XMLHttpRequest();
     const done = new Promise<Attachment>((resolve, reject) => {
       const query = new URLSearchParams({ name });
-      xhr.open("POST", `/api/conversations/${encodeURIComponent(conversationId)}/attachments?${query}`);
+      xhr.open("POST", `${conversationPath(conversationId, "attachments")}?${query}`);
       const token = this.token();
       if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
       xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
@@ -218,21 +215,14 @@ export class Api {
       };
       xhr.onerror = () => reject(offline());
       xhr.onabort = () => reject(new ApiError(0, "network", "Cancelled"));
+      // The answer parsed as JSON (null when it is not JSON: judged by the status).
+      xhr.responseType = "json";
       xhr.onload = () => {
-        let raw: unknown = null;
         try {
-          raw = JSON.parse(xhr.responseText);
-        } catch {
-          // not JSON: judged by the status below
+          resolve(this.answer(xhr.status, xhr.response, AttachmentResponseSchema, true).attachment);
+        } catch (err) {
+          reject(err);
         }
-        if (xhr.status !== 201) {
-          if (xhr.status === 401) this.onUnauthorized();
-          reject(errorOf(xhr.status, raw));
-          return;
-        }
-        const parsed = AttachmentResponseSchema.safeParse(raw);
-        if (parsed.success) resolve(parsed.data.attachment);
-        else reject(new ApiError(xhr.status, "bad_response", "The server sent an unexpected answer"));
       };
       xhr.send(file);
     });
@@ -273,14 +263,17 @@ export class Api {
       throw offline();
     }
     if (res.status === 204) return schema.parse(undefined);
-    const raw: unknown = await res.json().catch(() => null);
-    if (!res.ok) {
-      if (res.status === 401 && auth === true) this.onUnauthorized();
-      throw errorOf(res.status, raw);
+    return this.answer(res.status, await res.json().catch(() => null), schema, auth === true);
+  }
+
+  /** A response's body (`raw`, null if not JSON) checked against `schema`, or the ApiError it says. */
+  private answer<T>(status: number, raw: unknown, schema: Schema<T>, signsOut: boolean): T {
+    if (status < 200 || status > 299) {
+      if (status === 401 && signsOut) this.onUnauthorized();
+      throw errorOf(status, raw);
     }
     const parsed = schema.safeParse(raw);
-    if (!parsed.success)
-      throw new ApiError(res.status, "bad_response", "The server sent an unexpected answer");
+    if (!parsed.success) throw new ApiError(status, "bad_response", "The server sent an unexpected answer");
     return parsed.data;
   }
 }
