@@ -1,5 +1,5 @@
 import type { ReactionCount } from "../protocol/models";
-import type { MessageFields, QuoteFields } from "../views";
+import type { AttachmentFields, MessageFields, QuoteFields } from "../views";
 
 /**
  * The full-text query of one history shard (README, "Search"): the FTS5 index `message_search`
@@ -30,7 +30,7 @@ const SNIPPET_TOKENS = 16;
 
 const SEARCH = `
 SELECT message_search.rowid AS rid, m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_id,
-       m.created_at, m.edited_at, m.deleted_at, m.reply_quote, m.reactions,
+       m.created_at, m.edited_at, m.deleted_at, m.reply_quote, m.reactions, m.attachments,
        CASE WHEN m.reactions IS NULL THEN NULL ELSE (
          SELECT json_group_array(emoji) FROM (
            SELECT emoji FROM reactions AS r
@@ -58,6 +58,7 @@ interface Row {
   deleted_at: string | null;
   reply_quote: string | null;
   reactions: string | null;
+  attachments: string | null;
   my_reactions: string | null;
   snippet: string;
 }
@@ -66,7 +67,7 @@ interface Row {
  * At most `limit` matches of `match` (an FTS5 query, src/search/fts-query.ts) in these
  * conversations, with rowid below `below`, newest first, as `userId` sees them. The conversation
  * ids travel as one JSON parameter: any number of them binds one parameter (D1 allows 100 per
- * statement). Replies' quotes and reaction counts come as the room copied them with the row (see
+ * statement). Replies' quotes, reaction counts and files come as the room copied them with the row (see
  * db/history.ts); the caller's own reactions from the shard's `reactions` rows, only for messages
  * that have reactions at all.
  */
@@ -95,6 +96,7 @@ export async function searchShard(
     deletedAt: r.deleted_at,
     replyTo: r.reply_quote === null ? null : (JSON.parse(r.reply_quote) as QuoteFields),
     reactions: r.reactions === null ? null : (JSON.parse(r.reactions) as ReactionCount[]),
+    attachments: r.attachments === null ? null : (JSON.parse(r.attachments) as AttachmentFields[]),
     myReactions: r.my_reactions === null ? [] : (JSON.parse(r.my_reactions) as string[]),
     snippet: r.snippet,
   }));

@@ -1,3 +1,4 @@
+import { FileLinks } from "../attachments/links";
 import type { Limits } from "../config";
 import { openDb } from "../db/client";
 import { type ShardHit, searchShard } from "../db/message-search";
@@ -67,6 +68,8 @@ export async function searchMessages(
   const page = merge(streams, query.limit);
   const senders = await sendersOf(env, page.taken);
   const conversations = new Map(scope.map((c) => [c.id, c]));
+  // A message's files with links signed for the caller, as the room shows them.
+  const links = new FileLinks(env.JWT_SECRET, limits.attachmentUrlTtlSeconds);
   return {
     results: page.taken.map((hit) => ({
       // A REST message: with the caller's own reactions.
@@ -76,6 +79,7 @@ export async function searchMessages(
           hit,
           hit.senderId === null ? undefined : senders.get(hit.senderId),
           hit.replyTo?.senderId ? senders.get(hit.replyTo.senderId) : undefined,
+          (fileId) => links.url(hit.conversationId, fileId, userId),
         ),
         myReactions: hit.deletedAt ? [] : hit.myReactions,
       },

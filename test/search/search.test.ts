@@ -5,6 +5,8 @@ import { registerUser, sendMessage, startConversation } from "../helpers/api";
 import { call } from "../helpers/call";
 import { expectApiError } from "../helpers/checks";
 import { refuseMessageRows } from "../helpers/d1";
+import { download, sendFiles, uploaded } from "../helpers/attachments";
+import { png } from "../helpers/files";
 import { drainOutbox } from "../helpers/rooms";
 import { found, search, uniqueWord } from "../helpers/search";
 import { ofType, openSocket } from "../helpers/socket";
@@ -174,6 +176,26 @@ describe("message search", () => {
       expect(res.body.results.map((r) => r.message)).toEqual([listed]);
       expect(listed?.replyTo?.id).toBe(original.id);
       expect(listed?.reactions.length).toBe(2);
+    }
+  });
+
+  it("lists a found message's files with links of my own, which serve them to me", async () => {
+    const { ann, bob } = await threePeople();
+    const word = uniqueWord("postcard");
+    const { conversation } = await startConversation(ann.token, [bob.user.id]);
+    const bytes = png(40, 30);
+    const file = await uploaded(ann.token, conversation.id, bytes, "image/png", "card.png");
+    expect((await sendFiles(ann.token, conversation.id, [file.id], `a ${word} for you`)).status).toBe(201);
+    await drainOutbox(conversation.id, 1);
+    for (const who of [ann, bob]) {
+      const res = await search(who.token, { q: word });
+      const [files] = res.body.results.map((r) => r.message.attachments);
+      expect(files).toEqual([{ ...file, url: expect.any(String) }]);
+      const url = files![0]!.url;
+      expect(new URL(url, "https://x").searchParams.get("u")).toBe(who.user.id);
+      const got = await download(url);
+      expect(got.status).toBe(200);
+      expect(got.bytes).toEqual(bytes);
     }
   });
 
