@@ -111,7 +111,11 @@ export class Membership {
     });
   }
 
-  /** Groups only: adds users (checked to exist by the Worker); returns the ones who were not members. */
+  /**
+   * Groups only: adds users (checked to exist by the Worker); returns the ones who were not members.
+   * The size check and the write are one synchronous turn, so concurrent adds cannot both pass the
+   * check: keep every await out of this method (test/limits/group-size.test.ts races them).
+   */
   add(users: User[]): User[] {
     if (this.state.requireMeta().kind !== "group") {
       throw new ApiError("validation_failed", "Participants can only be added to group conversations");
