@@ -25,6 +25,8 @@ export interface Limits {
   /** Message tokens a room takes from a user's budget at once, and how long it may use them. */
   budgetLeaseMessages: number;
   budgetLeaseMs: number;
+  /** Rooms a profile change is passed to per run of the user's inbox alarm (inbox/profile-sync.ts). */
+  profileSyncBatch: number;
   typingThrottleMs: number;
   /** Read positions, typing and presence reach the sockets once per this window (signals.ts). */
   receiptWindowMs: number;
@@ -116,6 +118,8 @@ type Vars = Pick<
   | "USER_MESSAGE_WINDOW_SECONDS"
   | "USER_CONVERSATIONS_PER_HOUR"
   | "USER_UPLOAD_BYTES_PER_HOUR"
+  | "USER_PROFILE_UPDATES_PER_HOUR"
+  | "PROFILE_SYNC_BATCH"
   | "BUDGET_LEASE_MESSAGES"
   | "BUDGET_LEASE_SECONDS"
   | "TYPING_THROTTLE_MS"
@@ -210,9 +214,11 @@ export function limitsFrom(env: Vars): Limits {
       },
       conversations: { capacity: int(env.USER_CONVERSATIONS_PER_HOUR, 100, 1), windowMs: HOUR },
       uploadBytes: { capacity: int(env.USER_UPLOAD_BYTES_PER_HOUR, 268_435_456, 1), windowMs: HOUR },
+      profileUpdates: { capacity: int(env.USER_PROFILE_UPDATES_PER_HOUR, 20, 1), windowMs: HOUR },
     },
     budgetLeaseMessages: int(env.BUDGET_LEASE_MESSAGES, 10, 1),
     budgetLeaseMs: int(env.BUDGET_LEASE_SECONDS, 10, 1) * 1000,
+    profileSyncBatch: int(env.PROFILE_SYNC_BATCH, 50, 1),
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
     receiptWindowMs: int(env.RECEIPT_WINDOW_MS, 250),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),

@@ -52,6 +52,7 @@ const RELAXED = {
   USER_MESSAGES_PER_WINDOW: "1000000",
   USER_MESSAGE_BYTES_PER_WINDOW: "1000000000",
   USER_CONVERSATIONS_PER_HOUR: "1000000",
+  USER_PROFILE_UPDATES_PER_HOUR: "1000000",
 };
 
 /** One pool of workerd runtimes running the Worker with these settings on top of wrangler.toml's. */
@@ -213,6 +214,9 @@ export default defineConfig({
           USER_MESSAGE_WINDOW_SECONDS: "3600",
           USER_CONVERSATIONS_PER_HOUR: "3",
           USER_UPLOAD_BYTES_PER_HOUR: "1000",
+          USER_PROFILE_UPDATES_PER_HOUR: "3",
+          // A profile change walks the user's rooms two per run of their inbox's alarm.
+          PROFILE_SYNC_BATCH: "2",
           BUDGET_LEASE_MESSAGES: "2",
           TYPING_THROTTLE_MS: "60000",
           MAX_GROUP_SIZE: "3",

@@ -77,13 +77,15 @@ export async function insertUser(db: Db, row: NewUser): Promise<boolean> {
   return inserted.length === 1;
 }
 
-/** How often a name change is tried again when another change of the same names won the race. */
+/** How often a name change is tried again when a change of the other name won the race. */
 const NAME_UPDATE_ATTEMPTS = 5;
 
 /**
- * Applies a profile patch. A name change rewrites the search keys in the same statement, computed
- * from the names it replaces: the statement only applies while both names are still the ones read,
- * so two racing changes (one to each name) never leave keys for a name pair that is not stored.
+ * Applies a profile patch. A name change rewrites the search keys in the same statement. A patch
+ * with both names needs nothing else and always applies; a patch with one name computes the keys
+ * with the other name as read, and applies only while that name is still the one read (a racing
+ * change of it wins, and this one is tried again with the new one), so keys always belong to the
+ * names stored. Racing changes of the same name never conflict: the last statement wins, whole.
  */
 export async function updateUser(
   db: Db,
@@ -91,19 +93,25 @@ export async function updateUser(
   patch: Partial<Pick<UserRow, "firstName" | "lastName" | "avatarUrl" | "email" | "claimsHash">>,
 ): Promise<UserRow | undefined> {
   if (Object.keys(patch).length === 0) return findUserById(db, id);
-  if (patch.firstName === undefined && patch.lastName === undefined)
+  const { firstName, lastName } = patch;
+  if (firstName === undefined && lastName === undefined)
     return db.update(users).set(patch).where(eq(users.id, id)).returning().get();
+  if (firstName !== undefined && lastName !== undefined)
+    return db
+      .update(users)
+      .set({ ...patch, ...nameKeys(firstName, lastName) })
+      .where(eq(users.id, id))
+      .returning()
+      .get();
   for (let attempt = 0; attempt < NAME_UPDATE_ATTEMPTS; attempt++) {
     const current = await findUserById(db, id);
     if (!current) return undefined;
-    const firstName = patch.firstName ?? current.firstName;
-    const lastName = patch.lastName ?? current.lastName;
+    const kept =
+      firstName === undefined ? eq(users.firstName, current.firstName) : eq(users.lastName, current.lastName);
     const updated = await db
       .update(users)
-      .set({ ...patch, ...nameKeys(firstName, lastName) })
-      .where(
-        and(eq(users.id, id), eq(users.firstName, current.firstName), eq(users.lastName, current.lastName)),
-      )
+      .set({ ...patch, ...nameKeys(firstName ?? current.firstName, lastName ?? current.lastName) })
+      .where(and(eq(users.id, id), kept))
       .returning()
       .get();
     if (updated) return updated;

@@ -4,6 +4,7 @@ import { requireAuth } from "../auth/middleware";
 import { type Limits, limitsFrom } from "../config";
 import { openDb } from "../db/client";
 import { findUserById, searchUsers, toMe, toUser, updateUser } from "../db/users";
+import { spendBudget } from "../durable/inbox/budget-client";
 import type { AppEnv } from "../env";
 import { block, blockedBy, unblock } from "../db/blocks";
 import { ApiError, notFound } from "../errors";
@@ -44,11 +45,14 @@ export const userRoutes = new Hono<AppEnv>()
     jsonBody((c) => requestSchemas(limitsFrom(c.env)).updateMe),
     async (c) => {
       const patch = c.req.valid("json");
-      const db = openDb(c.env.DB);
-      const user = await updateUser(db, c.get("auth").userId, patch);
+      const { userId } = c.get("auth");
+      const changes = Object.keys(patch).length > 0;
+      // Each change reaches every room of the user: throttled (USER_PROFILE_UPDATES_PER_HOUR).
+      if (changes) await spendBudget(c.env, userId, "profileUpdates", 1);
+      const user = await updateUser(openDb(c.env.DB), userId, patch);
       if (!user) throw notFound("User not found");
-      // Rooms cache profiles for their live events; refresh them off the response path.
-      c.executionCtx.waitUntil(refreshProfileInRooms(c.env, toUser(user)));
+      // One call: the user's inbox passes it on to the rooms in batches (inbox/profile-sync.ts).
+      if (changes) await refreshProfileInRooms(c.env, user);
       return c.json(toMe(user));
     },
   )

@@ -12,6 +12,7 @@ const SETTINGS: BudgetSettings = {
   messageBytes: { capacity: 1000, windowMs: 60_000 },
   conversations: { capacity: 3, windowMs: 3_600_000 },
   uploadBytes: { capacity: 500, windowMs: 3_600_000 },
+  profileUpdates: { capacity: 2, windowMs: 3_600_000 },
 };
 
 /** Budgets over the storage of an inbox object nobody uses (migrated by its constructor). */

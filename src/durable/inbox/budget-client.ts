@@ -3,7 +3,7 @@ import type { BudgetKind } from "./budgets";
 
 /**
  * The Worker's side of a user's budgets (budgets.ts, in the user's UserInbox object): one call
- * to the user's object per spend. Conversations created and upload bytes go through here; messages
+ * to the user's object per spend. Conversations created, profile changes and upload bytes go through here; messages
  * are leased by rooms in batches instead (room/allowance.ts).
  */
 
@@ -12,6 +12,7 @@ const WHAT: Record<BudgetKind, string> = {
   messageBytes: "Too much text sent; slow down",
   conversations: "Too many conversations created; try again later",
   uploadBytes: "Too much uploaded; try again later",
+  profileUpdates: "Too many profile changes; try again later",
 };
 
 /** Takes `amount` from the user's `kind` budget, or throws 429 `rate_limited` with Retry-After. */

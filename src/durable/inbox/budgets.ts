@@ -9,7 +9,7 @@
  * read; nothing runs on a timer, so budgets need no clock on the inbox's alarm.
  */
 
-export type BudgetKind = "messages" | "messageBytes" | "conversations" | "uploadBytes";
+export type BudgetKind = "messages" | "messageBytes" | "conversations" | "uploadBytes" | "profileUpdates";
 
 export interface BucketSetting {
   capacity: number;

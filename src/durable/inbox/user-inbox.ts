@@ -11,6 +11,7 @@ import { Backfill, directorySource } from "./backfill";
 import { type BudgetKind, Budgets, type LeaseGrant, type LeaseRequest, type SpendResult } from "./budgets";
 import type { InboxCursor } from "./cursor";
 import type { InboxNotice } from "./notice";
+import { ProfileSync, directoryProfiles } from "./profile-sync";
 import { InboxRows } from "./rows";
 import { migrateInbox } from "./schema";
 import { type MintedTicket, mintTicket, redeemTicket } from "./tickets";
@@ -31,6 +32,8 @@ export class UserInbox extends DurableObject<Env> {
   private readonly push: AwayPush;
   private readonly backfill: Backfill;
   private readonly budgets: Budgets;
+  /** The user's profile changes, passed on to their rooms in batches by the alarm (profile-sync.ts). */
+  private readonly profiles: ProfileSync;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -38,14 +41,22 @@ export class UserInbox extends DurableObject<Env> {
     const userId = ctx.id.name ?? "";
     this.sockets = new SocketSet(ctx, (change) => metricsFrom(env).socket("inbox", change));
     this.rows = new InboxRows(ctx.storage);
-    this.budgets = new Budgets(ctx.storage.sql, limitsFrom(env).userBudgets);
+    const limits = limitsFrom(env);
+    this.budgets = new Budgets(ctx.storage.sql, limits.userBudgets);
     this.alarms = new InboxAlarm(ctx.storage);
+    this.profiles = new ProfileSync(
+      ctx.storage.kv,
+      directoryProfiles(env, userId),
+      this.alarms,
+      { batch: limits.profileSyncBatch, retryMs: limits.inboxRetryMs },
+      userId,
+    );
     this.push = new AwayPush(ctx.storage.sql, env, () => userId, this.alarms);
     this.backfill = new Backfill(
       this.rows,
       directorySource(env, userId),
       (notice) => this.rows.apply(notice),
-      limitsFrom(env).inboxBackfillConcurrency,
+      limits.inboxBackfillConcurrency,
     );
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -110,6 +121,11 @@ export class UserInbox extends DurableObject<Env> {
     this.budgets.refund(kind, amount);
   }
 
+  /** The user's profile changed in the directory: their rooms hear it from the alarm (profile-sync.ts). */
+  async profileChanged(): Promise<void> {
+    await this.profiles.changed();
+  }
+
   /** Whether a notice of activity would become a Web Push (what `apply` asks for a user who is away). */
   async notifyAway(notice: AwayNotice): Promise<AwayDecision> {
     return this.push.consider(notice, this.sockets.size > 0);
@@ -127,12 +143,12 @@ export class UserInbox extends DurableObject<Env> {
     return this.push.endpoints();
   }
 
-  /** The one alarm, two clocks (alarm.ts): sockets' token expiry and queued pushes. */
+  /** The one alarm, three clocks (alarm.ts): sockets' token expiry, queued pushes, profile changes. */
   override async alarm(): Promise<void> {
     this.sockets.closeExpired(Date.now());
     const next = this.sockets.nextExpiryMs();
     if (next !== null) await this.alarms.request(next);
-    await this.push.deliver();
+    await Promise.all([this.push.deliver(), this.profiles.run()]);
   }
 
   override async fetch(request: Request): Promise<Response> {

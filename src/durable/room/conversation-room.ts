@@ -244,13 +244,14 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   /**
-   * A member changed their profile: later events and history carry the new one, and so do the
-   * inboxes when they show it (among the participants they list, or as the last message's sender).
+   * A member's profile as their inbox numbered it (newer than the room's, or ignored): later events
+   * and history carry it, and so do the inboxes that show it (listed, or as the last sender).
    */
-  async updateProfile(user: User): Promise<void> {
+  async updateProfile(user: User, version: number): Promise<void> {
     await this.ready();
-    this.membership.updateProfile(user);
-    if (this.state.exists && this.state.inboxShows(user.id)) this.notifier.queue("all");
+    if (this.membership.updateProfile(user, version) && this.state.inboxShows(user.id)) {
+      this.notifier.queue("all");
+    }
   }
 
   // Attachments (files.ts): an upload is recorded before the Worker stores its bytes in R2, then

@@ -195,10 +195,14 @@ export class Membership {
     return meta;
   }
 
-  /** A member changed their profile: later events and history carry the new one. */
-  updateProfile(user: User): void {
-    if (!this.state.members.has(user.id)) return;
-    this.store.updateProfile(user);
+  /**
+   * A member changed their profile: later events and history carry the new one. Changes are
+   * numbered by the user's inbox (inbox/profile-sync.ts), and one older than the room has (a push
+   * that arrived late) changes nothing; returns whether this one was taken.
+   */
+  updateProfile(user: User, version: number): boolean {
+    if (!this.state.members.has(user.id) || !this.store.updateProfile(user, version)) return false;
     this.state.reload();
+    return true;
   }
 }

@@ -1,17 +1,18 @@
-import { openDb } from "../../db/client";
-import { activeConversationIds } from "../../db/conversations";
 import { describeError, log } from "../../log";
 import type { User } from "../../protocol/models";
-import { roomOf } from "./stub";
 
-/** How many rooms one profile change refreshes; beyond it rooms keep the old profile until reloaded. */
-const MAX_ROOMS = 500;
-
-/** Rooms cache their members' profiles for live events; a profile change is pushed to them. */
-export async function refreshProfileInRooms(env: Env, user: User): Promise<void> {
+/**
+ * Rooms cache their members' profiles for live events and history. A change is handed to the
+ * user's inbox, which passes it on to every room of theirs in bounded batches from its alarm, each
+ * push numbered so a room keeps the newest (src/durable/inbox/profile-sync.ts): one call here,
+ * whatever the number of rooms. Call it after the directory has the new profile.
+ */
+export async function refreshProfileInRooms(
+  env: Pick<Env, "USER_INBOX">,
+  user: Pick<User, "id">,
+): Promise<void> {
   try {
-    const ids = await activeConversationIds(openDb(env.DB), user.id, MAX_ROOMS);
-    await Promise.allSettled(ids.map((id) => roomOf(env, id).updateProfile(user)));
+    await env.USER_INBOX.getByName(user.id).profileChanged();
   } catch (err) {
     log("warn", "profile_sync_failed", { userId: user.id, ...describeError(err) });
   }

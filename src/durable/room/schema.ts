@@ -116,6 +116,10 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX IF NOT EXISTS files_due ON files (due_at) WHERE due_at IS NOT NULL;
    CREATE INDEX IF NOT EXISTS files_message ON files (message_seq) WHERE message_seq IS NOT NULL;`,
+  // 7. Profile changes reach a room from the user's inbox (inbox/profile-sync.ts), numbered: a
+  //    member's profile_version is the newest the room took, and an older change arriving late is
+  //    ignored. 0: the profile came with the member (creation, an add, the directory).
+  `ALTER TABLE members ADD COLUMN profile_version INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The version a room reaches once migrated. */

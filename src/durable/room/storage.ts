@@ -149,13 +149,19 @@ export class RoomStorage {
     );
   }
 
-  updateProfile(user: User): void {
-    this.sql.exec(
-      "UPDATE members SET first_name = ?, last_name = ?, avatar_url = ? WHERE user_id = ?",
-      user.firstName,
-      user.lastName,
-      user.avatarUrl,
-      user.id,
+  /** Stores a member's profile numbered `version` unless the room has a newer one; whether it did. */
+  updateProfile(user: User, version: number): boolean {
+    return (
+      this.sql.exec(
+        `UPDATE members SET first_name = ?, last_name = ?, avatar_url = ?, profile_version = ?
+         WHERE user_id = ? AND profile_version < ?`,
+        user.firstName,
+        user.lastName,
+        user.avatarUrl,
+        version,
+        user.id,
+        version,
+      ).rowsWritten > 0
     );
   }
 
