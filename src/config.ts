@@ -13,6 +13,10 @@ export interface Limits {
   maxAvatarUrlChars: number;
   maxFrameBytes: number;
   replayLimit: number;
+  /** A replay stops before the message that would take it over this many bytes (at least one). */
+  replayMaxBytes: number;
+  /** Sockets one user may hold open to one room; a newer one closes the oldest (4429). */
+  roomSocketsPerUser: number;
   historyPageMax: number;
   /** Frames (and REST writes) per user per room: a token bucket of this many... */
   messageRatePer10s: number;
@@ -109,6 +113,8 @@ type Vars = Pick<
   | "MAX_AVATAR_URL_CHARS"
   | "MAX_FRAME_BYTES"
   | "REPLAY_LIMIT"
+  | "REPLAY_MAX_BYTES"
+  | "ROOM_SOCKETS_PER_USER"
   | "HISTORY_PAGE_MAX"
   | "MESSAGE_RATE_PER_10S"
   | "MAX_REACTIONS_PER_MESSAGE"
@@ -202,6 +208,8 @@ export function limitsFrom(env: Vars): Limits {
     maxAvatarUrlChars: int(env.MAX_AVATAR_URL_CHARS, 2048, 1),
     maxFrameBytes: int(env.MAX_FRAME_BYTES, 16_384, 1),
     replayLimit: int(env.REPLAY_LIMIT, 500, 1),
+    replayMaxBytes: int(env.REPLAY_MAX_BYTES, 1_048_576, 1),
+    roomSocketsPerUser: int(env.ROOM_SOCKETS_PER_USER, 10, 1),
     historyPageMax: int(env.HISTORY_PAGE_MAX, 100, 1),
     messageRatePer10s: int(env.MESSAGE_RATE_PER_10S, 100, 1),
     maxReactionsPerMessage: int(env.MAX_REACTIONS_PER_MESSAGE, 20, 1),

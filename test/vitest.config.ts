@@ -217,6 +217,8 @@ export default defineConfig({
           USER_PROFILE_UPDATES_PER_HOUR: "3",
           // A profile change walks the user's rooms two per run of their inbox's alarm.
           PROFILE_SYNC_BATCH: "2",
+          ROOM_SOCKETS_PER_USER: "2",
+          REPLAY_MAX_BYTES: "5000",
           BUDGET_LEASE_MESSAGES: "2",
           TYPING_THROTTLE_MS: "60000",
           MAX_GROUP_SIZE: "3",

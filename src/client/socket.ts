@@ -8,7 +8,8 @@ import { PING, PONG, type SafeParser, parseFrames } from "../protocol/parse";
  * with a ping that the server's runtime answers without waking the object. Each attempt builds its
  * URL afresh (with a fresh single-use ticket), so a conversation reconnects with `since` = the last
  * message it holds. A socket closed 4401 (its token expired) reconnects like any other: the ticket
- * request decides whether the session is still good (a 401 there signs out). When the token is
+ * request decides whether the session is still good (a 401 there signs out). One closed 4429 (the
+ * user opened too many elsewhere) waits for the tab to become visible again. When the token is
  * renewed, `rollover` opens the next socket before closing the current one.
  */
 
@@ -189,6 +190,12 @@ export class LiveSocket<E> {
         this.stopped = true;
         this.setState("closed");
         this.options.onFatal?.(event.code);
+        return;
+      }
+      if (event.code === CloseCode.tooManySockets) {
+        // A newer socket of this user (another tab) took this one's place. Retrying on a timer
+        // would have the tabs take turns for ever; the user coming back (visible, online) does it.
+        this.setState("closed");
         return;
       }
       if (opened && Date.now() - this.openedAt > STABLE_MS) this.attempt = 0;

@@ -34,6 +34,8 @@ export interface SocketAttachment {
   tokenExp: number;
   /** The client asked for `?batch=1`: events committed together may arrive as one JSON array frame. */
   batch: boolean;
+  /** When it was accepted (ms; unique within the object): the oldest goes first when a user has too many. */
+  openedAt: number;
 }
 
 function readAttachment(ws: WebSocket): SocketAttachment | null {
@@ -46,7 +48,13 @@ function readAttachment(ws: WebSocket): SocketAttachment | null {
   if (typeof value !== "object" || value === null) return null;
   const a = value as Partial<SocketAttachment>;
   if (a.chat !== 1 || typeof a.userId !== "string" || typeof a.tokenExp !== "number") return null;
-  return { chat: 1, userId: a.userId, tokenExp: a.tokenExp, batch: a.batch === true };
+  return {
+    chat: 1,
+    userId: a.userId,
+    tokenExp: a.tokenExp,
+    batch: a.batch === true,
+    openedAt: typeof a.openedAt === "number" ? a.openedAt : 0,
+  };
 }
 
 /**
@@ -77,10 +85,10 @@ function safeClose(ws: WebSocket, code: number, reason: string): void {
 export function acceptSocket(
   ctx: DurableObjectState,
   sockets: SocketSet,
-  attachment: Omit<SocketAttachment, "chat">,
+  attachment: Omit<SocketAttachment, "chat" | "openedAt">,
 ): { server: WebSocket; response: Response } {
   const { 0: client, 1: server } = new WebSocketPair();
-  const a: SocketAttachment = { chat: 1, ...attachment };
+  const a: SocketAttachment = { chat: 1, ...attachment, openedAt: sockets.nextOpenedAt() };
   ctx.acceptWebSocket(server, [a.userId]);
   server.serializeAttachment(a);
   sockets.add(server, a);
@@ -149,6 +157,8 @@ export class SocketSet {
   private sockets: Map<WebSocket, SocketAttachment> | null = null;
   /** Open sockets per user, kept with the set so presence checks are O(1) in a crowded room. */
   private perUser = new Map<string, number>();
+  /** The latest `openedAt` of a tracked socket: the next one is later, even within one millisecond. */
+  private lastOpenedAt = 0;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -171,6 +181,7 @@ export class SocketSet {
 
   private track(ws: WebSocket, a: SocketAttachment): void {
     this.sockets?.set(ws, a);
+    this.lastOpenedAt = Math.max(this.lastOpenedAt, a.openedAt);
     this.perUser.set(a.userId, (this.perUser.get(a.userId) ?? 0) + 1);
   }
 
@@ -215,6 +226,21 @@ export class SocketSet {
   countFor(userId: string): number {
     this.all();
     return this.perUser.get(userId) ?? 0;
+  }
+
+  /** The `openedAt` of a socket accepted now: after every tracked one's. */
+  nextOpenedAt(): number {
+    this.all();
+    this.lastOpenedAt = Math.max(Date.now(), this.lastOpenedAt + 1);
+    return this.lastOpenedAt;
+  }
+
+  /** The user's sockets other than their newest `keep`, oldest first (none while they have no more). */
+  oldestBeyond(userId: string, keep: number): WebSocket[] {
+    if (this.countFor(userId) <= keep) return [];
+    const mine = [...this.all()].filter(([, a]) => a.userId === userId);
+    mine.sort((x, y) => x[1].openedAt - y[1].openedAt);
+    return mine.slice(0, mine.length - keep).map(([ws]) => ws);
   }
 
   onlineUsers(): string[] {

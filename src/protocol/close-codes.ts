@@ -8,6 +8,11 @@ export const CloseCode = {
   tokenInvalid: 4401,
   /** The user is no longer a participant. */
   notParticipant: 4403,
+  /**
+   * The user opened more sockets to this conversation than allowed (ROOM_SOCKETS_PER_USER): this,
+   * their oldest, was closed. Reconnect only when the user comes back to it (not on a timer).
+   */
+  tooManySockets: 4429,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -20,4 +25,6 @@ export const CLOSE_CODE_MEANINGS: Readonly<Record<keyof typeof CloseCode, string
   frameTooLarge: "A frame over the size limit; nothing of it was stored",
   tokenInvalid: "The token expired or became invalid: reconnect with a new one",
   notParticipant: "The user is no longer a participant of the conversation",
+  tooManySockets:
+    "The user's oldest socket to this conversation, closed because they opened more than allowed: reconnect only when the user returns to it, not on a timer",
 };

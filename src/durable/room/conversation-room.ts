@@ -7,13 +7,12 @@ import type { Conversation, Message, User } from "../../protocol/models";
 import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
 import type { InboxNotice } from "../inbox/notice";
-import { acceptSocket, admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
-import { sendWelcome } from "./fan-out";
+import { admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
+import { sendError } from "./fan-out";
 import type { Finished, ServedFile, UploadedFile } from "./files";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
 import type { Opened, SendInput, SendResult } from "./rpc-types";
-import { parseSince } from "./since";
 import type { MemberRow } from "./storage";
 import type { WebhookBatch, WebhookReport } from "./webhook-outbox";
 
@@ -40,6 +39,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly webhooks: RoomParts["webhooks"];
   private readonly frames: RoomParts["frames"];
   private readonly files: RoomParts["files"];
+  private readonly upgrades: RoomParts["upgrades"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,6 +61,7 @@ export class ConversationRoom extends DurableObject<Env> {
       webhooks: this.webhooks,
       frames: this.frames,
       files: this.files,
+      upgrades: this.upgrades,
     } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -286,44 +287,9 @@ export class ConversationRoom extends DurableObject<Env> {
   // ---- WebSockets (Hibernation API) ----
 
   override async fetch(request: Request): Promise<Response> {
-    const { userId, tokenExp } = upgradeCaller(request);
     try {
       await this.ready();
-      const params = new URL(request.url).searchParams;
-      const since = parseSince(params.get("since"));
-      const batch = params.get("batch") === "1";
-      this.state.requireMember(userId);
-      // The replay's part older than the room's tail is read from the shard before the socket is
-      // accepted; the rest, from the log, in the same turn as the socket starts receiving.
-      const replay = since === null ? null : await this.historyReader.after(since, this.limits.replayLimit);
-      const member = this.state.requireMember(userId);
-      this.publisher.commitOpen(); // the replay reads committed messages
-      const { server, response } = acceptSocket(this.ctx, this.sockets, {
-        userId: member.id,
-        tokenExp,
-        batch,
-      });
-      // A socket that only pings never wakes the room: the alarm closes it when its token expires.
-      this.alarms.request(tokenExp * 1000);
-      const { id, lastSeq } = this.state;
-      const missed = replay === null ? [] : [...replay.older, ...replay.recent()];
-      const replayedTo = since === null ? null : (missed.at(-1)?.seq ?? Math.min(since, lastSeq));
-      sendWelcome(
-        server,
-        batch,
-        {
-          type: "ready",
-          conversationId: id,
-          lastSeq,
-          online: this.signals.online(),
-          reads: this.state.reads(),
-          replayedTo,
-        },
-        missed,
-        (m) => this.publisher.messageView(m, member.id),
-      );
-      this.signals.arrived(member.id);
-      return response;
+      return await this.upgrades.open(upgradeCaller(request), new URL(request.url).searchParams);
     } catch (err) {
       if (err instanceof ApiError) return err.toResponse();
       log("error", "room_upgrade_failed", { conversationId: this.state.id, ...describeError(err) });

@@ -1,6 +1,7 @@
 import type { ErrorCode } from "../../protocol/errors";
 import type { Message } from "../../protocol/models";
 import type { RoomEvent } from "../../protocol/frames";
+import { utf8Length } from "../../utf8";
 import { type SocketAttachment, safeSend } from "../sockets";
 import type { CommittedGroup } from "./group-commit";
 import type { StoredMessage } from "./storage";
@@ -153,22 +154,41 @@ function sendFrame(ws: WebSocket, parts: string[]): boolean {
 }
 
 /**
- * What a new socket receives before anything else: `ready`, then (with `since`) the messages it
- * missed: one array frame for a `?batch=1` socket (a tab reopening in a busy room), else one
- * frame each.
+ * The `message` events of a reconnect's replay, serialized, oldest first: stopped before the one
+ * that would take them over `maxBytes` (REPLAY_MAX_BYTES; the first always goes), so a socket's
+ * replay is bounded in bytes as well as in messages. `lastSeq`: the last one replayed.
+ */
+export function replayEvents(
+  missed: readonly StoredMessage[],
+  view: (m: StoredMessage) => Message,
+  maxBytes: number,
+): { events: string[]; lastSeq: number | null } {
+  const events: string[] = [];
+  let bytes = 0;
+  let lastSeq: number | null = null;
+  for (const m of missed) {
+    const event = JSON.stringify({ type: "message", message: view(m) } satisfies RoomEvent);
+    bytes += utf8Length(event);
+    if (events.length > 0 && bytes > maxBytes) break;
+    events.push(event);
+    lastSeq = m.seq;
+  }
+  return { events, lastSeq };
+}
+
+/**
+ * What a new socket receives before anything else: `ready`, then (with `since`) the replay: one
+ * array frame for a `?batch=1` socket (a tab reopening in a busy room), else one frame each.
  */
 export function sendWelcome(
   ws: WebSocket,
   batch: boolean,
   ready: Extract<RoomEvent, { type: "ready" }>,
-  missed: readonly StoredMessage[],
-  /** The message as this socket's user sees it. */
-  view: (m: StoredMessage) => Message,
+  replay: readonly string[],
 ): void {
   safeSend(ws, JSON.stringify(ready));
-  const events = missed.map((m) => JSON.stringify({ type: "message", message: view(m) } satisfies RoomEvent));
-  if (batch) sendFrame(ws, events);
-  else for (const e of events) safeSend(ws, e);
+  if (batch) sendFrame(ws, [...replay]);
+  else for (const e of replay) safeSend(ws, e);
 }
 
 /** An `error` event for one socket: a frame refused (with its clientId, for a send) or failed. */

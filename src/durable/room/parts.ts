@@ -21,6 +21,7 @@ import { SocketFrames } from "./socket-frames";
 import { RoomState } from "./state";
 import { RoomStorage } from "./storage";
 import { RateWindow, TypingThrottle } from "./throttles";
+import { RoomUpgrades } from "./upgrade";
 import { WebhookOutbox } from "./webhook-outbox";
 import { webhookSettingsFrom } from "../../webhooks/settings";
 
@@ -188,6 +189,11 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
       allowances,
     ),
     changes: new MemberChanges(membership, state, sockets, signals, notifier, rate),
+    upgrades: new RoomUpgrades(ctx, sockets, state, historyReader, publisher, signals, alarms, {
+      replayLimit: limits.replayLimit,
+      replayMaxBytes: limits.replayMaxBytes,
+      socketsPerUser: limits.roomSocketsPerUser,
+    }),
     rate,
     allowances,
   };
