@@ -58,6 +58,21 @@ function memberNotice(notice: InboxNotice | undefined): MemberNotice {
 const conversationOf = (notice: InboxNotice | undefined): Conversation =>
   ConversationSchema.parse(JSON.parse(memberNotice(notice).conversation));
 
+/** The bytes of each member's notice when a group of `size` people is announced. */
+const noticeBytes = async (size: number): Promise<number[]> =>
+  withStorage(async (storage) => {
+    const people = Array.from({ length: size }, (_, i) => person(`u_${String(i).padStart(4, "0")}`));
+    const room = roomWith(storage, people);
+    const inboxes = recordingInboxes();
+    const notifier = new InboxNotifier(room.store, room.state, inboxes, recordingAlarm().alarm, SETTINGS);
+    await notifier.announceCreated(people.map((p) => p.id));
+    expect(inboxes.received.size).toBe(size);
+    const last = conversationOf(inboxes.received.get(people.at(-1)!.id)?.[0]);
+    expect(last.participantCount).toBe(size);
+    expect(last.participants).toHaveLength(10);
+    return [...inboxes.received.values()].map((n) => memberNotice(n[0]).conversation.length);
+  });
+
 describe("inbox notifier", () => {
   it("coalesces a window's activity into one notice per member, with the latest state", async () => {
     await withStorage(async (storage) => {
@@ -184,19 +199,6 @@ describe("inbox notifier", () => {
   });
 
   it("announces a large group with notices of one size whatever the group's: linear work, not quadratic", async () => {
-    const noticeBytes = async (size: number): Promise<number[]> =>
-      withStorage(async (storage) => {
-        const people = Array.from({ length: size }, (_, i) => person(`u_${String(i).padStart(4, "0")}`));
-        const room = roomWith(storage, people);
-        const inboxes = recordingInboxes();
-        const notifier = new InboxNotifier(room.store, room.state, inboxes, recordingAlarm().alarm, SETTINGS);
-        await notifier.announceCreated(people.map((p) => p.id));
-        expect(inboxes.received.size).toBe(size);
-        const last = conversationOf(inboxes.received.get(people.at(-1)!.id)?.[0]);
-        expect(last.participantCount).toBe(size);
-        expect(last.participants).toHaveLength(10);
-        return [...inboxes.received.values()].map((n) => memberNotice(n[0]).conversation.length);
-      });
     // Each notice names the first INBOX_PARTICIPANTS people and counts the rest: 4 times the people,
     // the same bytes per notice (the counts have as many digits), so 4 times the bytes in all.
     const sizes = new Set([...(await noticeBytes(100)), ...(await noticeBytes(400))]);
