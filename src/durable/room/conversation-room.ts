@@ -8,7 +8,6 @@ import type { HistoryQuery } from "../../protocol/requests";
 import type { HistoryPage } from "../../protocol/responses";
 import type { InboxNotice } from "../inbox/notice";
 import { admitFrame, closeSocket, replyToClose, upgradeCaller } from "../sockets";
-import { sendError } from "./fan-out";
 import type { Finished, ServedFile, UploadedFile } from "./files";
 import type { NewConversation } from "./membership";
 import { type RoomParts, roomParts } from "./parts";
