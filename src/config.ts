@@ -99,6 +99,14 @@ export interface Limits {
   /** A signed file link works for between this and twice this long (links are reused within a window). */
   attachmentUrlTtlSeconds: number;
   attachmentNameMaxChars: number;
+  /** DELETE /api/me by an account without a password: its token's sign-in at most this old. */
+  accountDeleteFreshSeconds: number;
+  /** An account's deletion (inbox/erasure.ts): rooms visited at once, per step of its alarm... */
+  accountEraseRoomsPerStep: number;
+  /** ...each room turning at most this many of the user's messages into tombstones per visit. */
+  accountEraseMessagesPerRoom: number;
+  /** A step that failed (D1, a room) is tried again after this long. */
+  accountEraseRetryMs: number;
 }
 
 type Vars = Pick<
@@ -174,6 +182,10 @@ type Vars = Pick<
   | "ATTACHMENT_UNATTACHED_TTL_SECONDS"
   | "ATTACHMENT_URL_TTL_SECONDS"
   | "ATTACHMENT_NAME_MAX_CHARS"
+  | "ACCOUNT_DELETE_FRESH_SECONDS"
+  | "ACCOUNT_ERASE_ROOMS_PER_STEP"
+  | "ACCOUNT_ERASE_MESSAGES_PER_ROOM"
+  | "ACCOUNT_ERASE_RETRY_MS"
 >;
 
 /** A whole-number setting: `fallback` when absent, malformed or below `min`. */
@@ -277,6 +289,10 @@ export function limitsFrom(env: Vars): Limits {
     attachmentUnattachedTtlSeconds: int(env.ATTACHMENT_UNATTACHED_TTL_SECONDS, 86_400),
     attachmentUrlTtlSeconds: int(env.ATTACHMENT_URL_TTL_SECONDS, 3600, 1),
     attachmentNameMaxChars: int(env.ATTACHMENT_NAME_MAX_CHARS, 200, 1),
+    accountDeleteFreshSeconds: int(env.ACCOUNT_DELETE_FRESH_SECONDS, 300, 1),
+    accountEraseRoomsPerStep: int(env.ACCOUNT_ERASE_ROOMS_PER_STEP, 10, 1),
+    accountEraseMessagesPerRoom: int(env.ACCOUNT_ERASE_MESSAGES_PER_ROOM, 200, 1),
+    accountEraseRetryMs: int(env.ACCOUNT_ERASE_RETRY_MS, 5000, 1),
   };
   cache.set(env, limits);
   return limits;

@@ -1,3 +1,4 @@
+import { accountDeleted } from "../auth/account-state";
 import type { Limits } from "../config";
 import { blockedBy } from "../db/blocks";
 import { openDb } from "../db/client";
@@ -22,6 +23,8 @@ export async function exportUserData(env: Env, userId: string, limits: Limits): 
   const db = openDb(env.DB);
   const user = await findUserById(db, userId);
   if (!user) throw notFound("User not found");
+  // The token check refuses a deleted account's tokens already; this is the directory's word.
+  if (user.deletedAt !== null) throw accountDeleted();
   const inbox = env.USER_INBOX.getByName(userId);
   const ids = new Set([...(await listedIds(inbox)), ...(await directoryIds(env, userId))]);
   const conversations: Conversation[] = [];

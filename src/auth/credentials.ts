@@ -6,8 +6,9 @@ import { toUser } from "../db/users";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { refreshProfileInRooms } from "../durable/room/profile-sync";
+import { accountDeleted, accountDeletedAt, requireLiveAccount } from "./account-state";
 import { type ExternalToken, verifyExternalToken } from "./external";
-import { userForExternalToken } from "./external-users";
+import { forgetExternalUser, userForExternalToken } from "./external-users";
 import { type TokenSettings, type VerifiedToken, verifyToken } from "./tokens";
 
 /**
@@ -48,24 +49,33 @@ export async function verifyCredential(token: string, env: Env): Promise<Credent
   throw unauthorized();
 }
 
-/** Verifies the caller's token; a provider's user is created or updated from the claims as needed. */
+/**
+ * Verifies the caller's token and that their account was not deleted since (account-state.ts); a
+ * provider's user is created or updated from the claims as needed.
+ */
 export async function authenticate(c: Context<AppEnv>, token: string): Promise<VerifiedToken> {
   const credential = await verifyCredential(token, c.env);
   if (credential.kind === "own") {
     const { userId, expiresAt, source, authTime } = credential;
+    await requireLiveAccount(c.env, userId);
     return { userId, expiresAt, source, authTime };
   }
   const external = externalAuthFrom(c.env);
   if (!external) throw unauthorized();
-  const synced = await userForExternalToken(
-    openDb(c.env.DB),
-    credential.externalId,
-    credential.claims,
-    external,
-    c.get("limits"),
-  );
+  const { externalId, claims } = credential;
+  const sync = () => userForExternalToken(openDb(c.env.DB), externalId, claims, external, c.get("limits"));
+  let synced = await sync();
+  if ((await accountDeletedAt(c.env, synced.userId)) !== null) {
+    // This isolate still knew the provider's id as the deleted account: the directory decides
+    // whether the token starts a new account (issued after the deletion) or is refused.
+    forgetExternalUser(externalId);
+    const gone = synced.userId;
+    synced = await sync();
+    if (synced.userId === gone) throw accountDeleted();
+  }
   // Rooms cache their members' profiles for live events.
   const updated = synced.updated;
   if (updated) c.executionCtx.waitUntil(refreshProfileInRooms(c.env, toUser(updated)));
-  return { userId: synced.userId, expiresAt: credential.expiresAt, source: "external" };
+  const authTime = typeof claims.auth_time === "number" ? claims.auth_time : claims.iat;
+  return { userId: synced.userId, expiresAt: credential.expiresAt, source: "external", authTime };
 }

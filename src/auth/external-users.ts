@@ -1,9 +1,11 @@
 import type { JWTPayload } from "jose";
 import type { ExternalAuthSettings, Limits } from "../config";
+import { releaseExternalId } from "../db/accounts";
 import type { Db } from "../db/client";
 import type { UserRow } from "../db/schema";
 import { type NewUser, findUserByExternalId, insertUser, updateUser } from "../db/users";
 import { newId, nowIso } from "../ids";
+import { accountDeleted } from "./account-state";
 import { type ClaimedProfile, fallbackNames, profileFromClaims, profileHash } from "./external-profile";
 
 /**
@@ -38,6 +40,11 @@ export interface SyncedUser {
   updated?: UserRow;
 }
 
+/** Forgets what this isolate knew of an external id (its account was deleted). */
+export function forgetExternalUser(externalId: string): void {
+  known.delete(externalId);
+}
+
 export async function userForExternalToken(
   db: Db,
   externalId: string,
@@ -49,7 +56,8 @@ export async function userForExternalToken(
   const hash = await profileHash(profile);
   const hit = known.get(externalId);
   if (hit && hit.claimsHash === hash) return { userId: hit.userId };
-  const result = await syncExternalUser(db, externalId, profile, hash, limits);
+  const issuedAt = typeof claims.iat === "number" ? claims.iat : null;
+  const result = await syncExternalUser(db, externalId, profile, hash, limits, issuedAt);
   remember(externalId, { userId: result.userId, claimsHash: hash });
   return result;
 }
@@ -60,8 +68,16 @@ async function syncExternalUser(
   profile: ClaimedProfile,
   hash: string,
   limits: Limits,
+  issuedAt: number | null,
 ): Promise<SyncedUser> {
   let existing = await findUserByExternalId(db, externalId);
+  if (existing?.deletedAt) {
+    // The id's account was deleted: a token from before stays refused; one issued since starts a
+    // new, empty account (the person is still the host application's user).
+    if (issuedAt === null || issuedAt * 1000 <= Date.parse(existing.deletedAt)) throw accountDeleted();
+    await releaseExternalId(db, externalId);
+    existing = undefined;
+  }
   if (!existing) {
     const row: NewUser = {
       id: newId("u"),

@@ -26,8 +26,11 @@ export interface VerifiedToken {
   expiresAt: number;
   /** How the caller proved who they are: an own token, the identity provider's, or a socket ticket. */
   source: "own" | "external" | "ticket";
-  /** Own tokens: when the sign-in they descend from happened (seconds), carried across refreshes. */
-  authTime?: number;
+  /**
+   * When the sign-in the token descends from happened (seconds): own tokens carry it across
+   * refreshes; a provider's token says it (`auth_time`, else `iat`). Tickets have none.
+   */
+  authTime?: number | undefined;
 }
 
 /** Values published in the repository (.dev.vars.example): anyone could sign tokens with them. */

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt } from "drizzle-orm";
 import type { ReactionCount } from "../protocol/models";
 import type { AttachmentFields, MessageFields, QuoteFields } from "../views";
 import type { HistoryDb } from "./client";
@@ -84,4 +84,34 @@ export async function shardMessageById(
     .from(messages)
     .where(and(eq(messages.id, id), eq(messages.conversationId, conversationId)));
   return row ? toFields(row) : null;
+}
+
+/**
+ * One sender's messages that are not tombstones yet, with after < seq < below, ascending, at most
+ * `limit` (an account's deletion walks a conversation's history with it, a window at a time: the
+ * range bounds what one query reads, whoever wrote the rows in it).
+ */
+export async function shardMessagesBySender(
+  db: HistoryDb,
+  conversationId: string,
+  senderId: string,
+  after: number,
+  below: number,
+  limit: number,
+): Promise<MessageFields[]> {
+  const rows = await db
+    .select(columns)
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        gt(messages.seq, after),
+        lt(messages.seq, below),
+        eq(messages.senderId, senderId),
+        isNull(messages.deletedAt),
+      ),
+    )
+    .orderBy(asc(messages.seq))
+    .limit(limit);
+  return rows.map(toFields);
 }

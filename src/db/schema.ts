@@ -30,6 +30,11 @@ export const users = sqliteTable(
     // SHA-256 of the profile last taken from the provider's claims: a token whose claims did not
     // change writes nothing, and a profile edited since (PATCH /api/me, the server API) is kept.
     claimsHash: text("claims_hash"),
+    // When the user deleted their account (DELETE /api/me); null while it exists. The row stays, as
+    // "Deleted user" with no email, avatar or password, so history keeps a name for their tombstones;
+    // an external id stays on it (refusing the provider's tokens from before) until a newer sign-in
+    // or the server API claims the id for a new account.
+    deletedAt: text("deleted_at"),
   },
   (t) => [
     // Only own accounts are unique by email (it is their login). An external identity never claims,

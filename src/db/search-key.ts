@@ -10,6 +10,12 @@
  */
 const TOP = "\u{10ffff}";
 
+/**
+ * The key of a row no search may find (a deleted account): a query never contains TOP, so every
+ * prefix range, the empty one included, ends below it.
+ */
+export const UNSEARCHABLE_KEY = TOP;
+
 export function searchKey(text: string): string {
   return text.normalize("NFKC").toLowerCase().replaceAll(TOP, "").replace(/\s+/g, " ").trim();
 }

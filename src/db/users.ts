@@ -1,6 +1,7 @@
 import { and, eq, gte, inArray, isNull, lt, ne } from "drizzle-orm";
 import { newId, nowIso } from "../ids";
 import type { Me, User } from "../protocol/models";
+import { releaseExternalId } from "./accounts";
 import type { Db } from "./client";
 import { nameKeys, prefixRange, searchKey } from "./search-key";
 import { type UserRow, users } from "./schema";
@@ -40,7 +41,15 @@ export async function findUserById(db: Db, id: string): Promise<UserRow | undefi
   return db.select().from(users).where(eq(users.id, id)).get();
 }
 
-export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<User[]> {
+/**
+ * Profiles by id; with `activeOnly`, deleted accounts are left out (they cannot be put in a
+ * conversation: to the caller they are unknown users).
+ */
+export async function findUsersByIds(
+  db: Db,
+  ids: readonly string[],
+  options: { activeOnly?: boolean } = {},
+): Promise<User[]> {
   if (ids.length === 0) return [];
   const rows: User[] = [];
   // D1 binds at most 100 parameters per statement.
@@ -54,7 +63,11 @@ export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<Us
         avatarUrl: users.avatarUrl,
       })
       .from(users)
-      .where(inArray(users.id, chunk))
+      .where(
+        options.activeOnly
+          ? and(inArray(users.id, chunk), isNull(users.deletedAt))
+          : inArray(users.id, chunk),
+      )
       .all();
     rows.push(...found);
   }
@@ -62,7 +75,7 @@ export async function findUsersByIds(db: Db, ids: readonly string[]): Promise<Us
 }
 
 /** A user as registration stores it; the search keys are derived here, from the names. */
-export type NewUser = Omit<UserRow, "nameKey" | "nameKeyReversed">;
+export type NewUser = Omit<UserRow, "nameKey" | "nameKeyReversed" | "deletedAt">;
 
 /**
  * Inserts a user; returns false when an own account's email or an external id is taken (the unique
@@ -121,7 +134,8 @@ export async function updateUser(
 
 /**
  * Creates or replaces the profile of the user with this external id (the server API) in one
- * statement; `created` tells which happened.
+ * statement; `created` tells which happened. An account with this id that was deleted gives the id
+ * up first: the host application's person gets a new, empty account.
  */
 export async function upsertExternalUser(
   db: Db,
@@ -130,6 +144,7 @@ export async function upsertExternalUser(
 ): Promise<{ user: UserRow; created: boolean }> {
   const id = newId("u");
   const set = { ...profile, ...nameKeys(profile.firstName, profile.lastName) };
+  await releaseExternalId(db, externalId);
   const user = await db
     .insert(users)
     .values({ id, externalId, passwordHash: null, createdAt: nowIso(), claimsHash: null, ...set })

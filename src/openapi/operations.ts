@@ -96,6 +96,15 @@ export const OPERATIONS: readonly Operation[] = [
       body: "UpdateMeRequest",
     },
   ),
+  op(
+    "delete",
+    "/api/me",
+    "Users",
+    "Delete the caller's account: its messages become tombstones, its tokens stop working (403 for a wrong password, or a sign-in too old for an account without one)",
+    "user",
+    { 204: null },
+    { body: "DeleteMeRequest" },
+  ),
   op("get", "/api/me/export", "Users", "Everything kept about the caller (API.md, Your data)", "user", {
     200: "UserExport",
   }),

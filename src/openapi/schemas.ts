@@ -39,6 +39,7 @@ export function requestComponents(limits: Limits) {
     RegisterRequest: s.register,
     LoginRequest: s.login,
     UpdateMeRequest: s.updateMe,
+    DeleteMeRequest: s.deleteMe,
     UserSearchQuery: searchQuery(limits),
     InboxQuery: s.inboxQuery,
     CreateConversationRequest: s.createConversation,

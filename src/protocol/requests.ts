@@ -99,6 +99,11 @@ export function requestSchemas(limits: RequestLimits) {
       lastName: label(limits.maxNameChars, "lastName").optional(),
       avatarUrl: avatarUrl(limits.maxAvatarUrlChars).optional(),
     }),
+    /**
+     * DELETE /api/me: the password of an account that has one; an account without one (an identity
+     * provider's) sends none and needs a recent sign-in instead.
+     */
+    deleteMe: z.strictObject({ password: z.string().max(1024).optional() }),
     createConversation,
     addParticipants: z.strictObject({
       userIds: z
@@ -172,6 +177,7 @@ export const externalIdSchema = (max: number) =>
 /** What a client sends (before the schema trims and normalizes it). */
 export type RegisterRequest = z.input<RequestSchemas["register"]>;
 export type LoginRequest = z.input<RequestSchemas["login"]>;
+export type DeleteMeRequest = z.input<RequestSchemas["deleteMe"]>;
 export type CreateConversationRequest = z.input<RequestSchemas["createConversation"]>;
 export type AddParticipantsRequest = z.input<RequestSchemas["addParticipants"]>;
 export type EditMessageRequest = z.input<RequestSchemas["editMessage"]>;

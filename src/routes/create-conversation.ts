@@ -86,9 +86,9 @@ export async function createConversation(
 }
 
 /**
- * The people `me` may put in a conversation, found by id: every id must exist and not have blocked
- * `me`. Someone who blocked them gets the very answer of an unknown user (a 422 naming the id), so
- * a block is never revealed. `path` names the body field in the error.
+ * The people `me` may put in a conversation, found by id: every id must exist, not be a deleted
+ * account and not have blocked `me`. Someone who blocked them gets the very answer of an unknown
+ * user (a 422 naming the id), so a block is never revealed. `path` names the body field in the error.
  */
 export async function addablePeople(
   env: Env,
@@ -97,7 +97,10 @@ export async function addablePeople(
   path: string,
 ): Promise<Map<string, User>> {
   const db = openDb(env.DB);
-  const [users, blockers] = await Promise.all([findUsersByIds(db, ids), blockersAmong(db, me, ids)]);
+  const [users, blockers] = await Promise.all([
+    findUsersByIds(db, ids, { activeOnly: true }),
+    blockersAmong(db, me, ids),
+  ]);
   const found = new Map(users.filter((u) => !blockers.has(u.id)).map((u) => [u.id, u]));
   const missing = ids.filter((id) => id !== me && !found.has(id));
   if (missing.length > 0) {

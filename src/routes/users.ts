@@ -12,6 +12,7 @@ import { requestSchemas } from "../protocol/requests";
 import type { BlockList } from "../protocol/responses";
 import { jsonBody, queryOf } from "../validation";
 import { refreshProfileInRooms } from "../durable/room/profile-sync";
+import { deleteAccount } from "../account/delete";
 import { exportUserData } from "../account/export";
 
 /** GET /api/users: also documented in the OpenAPI document (src/openapi/schemas.ts). */
@@ -54,6 +55,15 @@ export const userRoutes = new Hono<AppEnv>()
       // One call: the user's inbox passes it on to the rooms in batches (inbox/profile-sync.ts).
       if (changes) await refreshProfileInRooms(c.env, user);
       return c.json(toMe(user));
+    },
+  )
+  // API.md, "Your data": the caller's account goes, after a password or a recent sign-in (204).
+  .delete(
+    "/me",
+    jsonBody((c) => requestSchemas(limitsFrom(c.env)).deleteMe),
+    async (c) => {
+      await deleteAccount(c, c.req.valid("json").password);
+      return c.body(null, 204);
     },
   )
   .get(

@@ -70,6 +70,12 @@ export class AwayPush {
     this.subscriptions = null;
   }
 
+  /** The user deleted their account: no subscription of theirs is kept, nothing waits to be sent. */
+  clear(): void {
+    this.store.clearAll();
+    this.subscriptions = 0;
+  }
+
   endpoints(): string[] {
     return this.count() === 0 ? [] : this.store.subscriptions().map((s) => s.endpoint);
   }

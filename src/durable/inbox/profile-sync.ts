@@ -63,6 +63,12 @@ export class ProfileSync {
     await this.alarm.request(this.now());
   }
 
+  /** Drops a change not yet passed on and the walk under way (the account was deleted). */
+  stop(): void {
+    this.kv.delete(DIRTY);
+    this.kv.delete(JOB);
+  }
+
   /** The alarm's part: one batch of rooms, then the alarm again while rooms are left. */
   async run(): Promise<void> {
     if (this.kv.get(DIRTY) === true && !(await this.start())) return;

@@ -108,4 +108,9 @@ export class PushStore {
   clearQueue(): void {
     this.sql.exec("DELETE FROM push_queue");
   }
+
+  /** Every subscription and everything pushed or waiting (the user deleted their account). */
+  clearAll(): void {
+    this.sql.exec("DELETE FROM push_subscriptions; DELETE FROM push_conversations; DELETE FROM push_queue");
+  }
 }

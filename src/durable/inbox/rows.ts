@@ -156,6 +156,19 @@ export class InboxRows {
     }));
   }
 
+  /** Every conversation the inbox has a row for, left ones included. */
+  conversationIds(): string[] {
+    return this.sql
+      .exec<{ conversation_id: string }>("SELECT conversation_id FROM conversations")
+      .toArray()
+      .map((r) => r.conversation_id);
+  }
+
+  /** Forgets every row (the user deleted their account); the flags stay. */
+  clear(): void {
+    this.sql.exec("DELETE FROM conversations");
+  }
+
   readFlag(key: string): string | null {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
     return row ? row.value : null;

@@ -64,3 +64,8 @@ export function redeemTicket(
   if (!isStoredTicket(value) || value.expiresAt <= now) return null;
   return { tokenExp: value.tokenExp };
 }
+
+/** Every ticket of the user, used or not (their account was deleted). */
+export function dropTickets(kv: SyncKvStorage): void {
+  for (const [key] of kv.list({ prefix: PREFIX })) kv.delete(key);
+}

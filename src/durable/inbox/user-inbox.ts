@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { accountDeleted } from "../../auth/account-state";
 import { limitsFrom } from "../../config";
 import { metricsFrom } from "../../observability/metrics";
+import { CloseCode } from "../../protocol/close-codes";
 import { type InboxEvent, PING, PONG } from "../../protocol/frames";
 import type { PushSubscriptionInput } from "../../protocol/push";
 import type { SearchConversation } from "../../protocol/responses";
@@ -10,11 +12,12 @@ import { type AwayDecision, type AwayNotice, AwayPush } from "./away-push";
 import { Backfill, directorySource } from "./backfill";
 import { type BudgetKind, Budgets, type LeaseGrant, type LeaseRequest, type SpendResult } from "./budgets";
 import type { InboxCursor } from "./cursor";
+import { AccountErasure, erasureTargets } from "./erasure";
 import type { InboxNotice } from "./notice";
 import { ProfileSync, directoryProfiles } from "./profile-sync";
 import { InboxRows } from "./rows";
 import { migrateInbox } from "./schema";
-import { type MintedTicket, mintTicket, redeemTicket } from "./tickets";
+import { type MintedTicket, dropTickets, mintTicket, redeemTicket } from "./tickets";
 
 /**
  * One user's inbox: a row per conversation of theirs in the object's SQLite, kept current by the
@@ -34,6 +37,8 @@ export class UserInbox extends DurableObject<Env> {
   private readonly budgets: Budgets;
   /** The user's profile changes, passed on to their rooms in batches by the alarm (profile-sync.ts). */
   private readonly profiles: ProfileSync;
+  /** The user's account deletion, once they asked for it (erasure.ts). */
+  private readonly erasure: AccountErasure;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,7 +63,36 @@ export class UserInbox extends DurableObject<Env> {
       (notice) => this.rows.apply(notice),
       limits.inboxBackfillConcurrency,
     );
+    this.erasure = new AccountErasure(ctx.storage.sql, this.rows, userId, erasureTargets(env), this.alarms, {
+      roomsPerStep: limits.accountEraseRoomsPerStep,
+      messagesPerRoom: limits.accountEraseMessagesPerRoom,
+      retryMs: limits.accountEraseRetryMs,
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** When the user deleted their account (ms), or null: every token of theirs is refused after it. */
+  async deletedAt(): Promise<number | null> {
+    return this.erasure.deletedAt();
+  }
+
+  /**
+   * DELETE /api/me, once the Worker checked the caller: recorded here first (from now on the
+   * account is deleted), then at once their sockets close (4401), their tickets, push subscriptions
+   * and inbox rows go, a profile change not yet passed on is dropped (each room gets "Deleted user"
+   * from the deletion, numbered above any change: room/erasure.ts), and the first step of the rest
+   * runs before the answer; the alarm runs the others until done (erasure.ts). Asking again changes
+   * nothing but runs a step.
+   */
+  async eraseAccount(at: number): Promise<void> {
+    if (this.erasure.begin(at, this.rows.conversationIds())) {
+      this.profiles.stop();
+      this.rows.clear();
+      this.push.clear();
+      dropTickets(this.ctx.storage.kv);
+      this.sockets.closeUser(this.ctx.id.name ?? "", CloseCode.tokenInvalid, "account deleted");
+    }
+    await this.erasure.step();
   }
 
   /**
@@ -67,6 +101,8 @@ export class UserInbox extends DurableObject<Env> {
    * none open, decides a Web Push. Returns once stored: a room whose call fails keeps the notice.
    */
   async apply(notices: InboxNotice[]): Promise<void> {
+    // A deleted account keeps no inbox: a conversation it hears of is one more to erase them from.
+    if (this.erasure.deletedAt() !== null) return this.erasure.track(notices.map((n) => n.conversationId));
     for (const notice of notices) {
       const { applied, frame, row } = this.rows.apply(notice);
       if (!applied) continue;
@@ -104,6 +140,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   async redeemTicket(secret: string): Promise<{ tokenExp: number } | null> {
+    if (this.erasure.deletedAt() !== null) return null;
     return redeemTicket(this.ctx.storage.kv, secret);
   }
 
@@ -123,7 +160,8 @@ export class UserInbox extends DurableObject<Env> {
 
   /** The user's profile changed in the directory: their rooms hear it from the alarm (profile-sync.ts). */
   async profileChanged(): Promise<void> {
-    await this.profiles.changed();
+    // A deleted account's profile is "Deleted user" for good: the deletion tells the rooms.
+    if (this.erasure.deletedAt() === null) await this.profiles.changed();
   }
 
   /** Whether a notice of activity would become a Web Push (what `apply` asks for a user who is away). */
@@ -132,7 +170,7 @@ export class UserInbox extends DurableObject<Env> {
   }
 
   async savePushSubscription(sub: PushSubscriptionInput): Promise<void> {
-    this.push.subscribe(sub);
+    if (this.erasure.deletedAt() === null) this.push.subscribe(sub);
   }
 
   async deletePushSubscription(endpoint: string): Promise<void> {
@@ -143,16 +181,22 @@ export class UserInbox extends DurableObject<Env> {
     return this.push.endpoints();
   }
 
-  /** The one alarm, three clocks (alarm.ts): sockets' token expiry, queued pushes, profile changes. */
+  /**
+   * The one alarm, four clocks (alarm.ts): sockets' token expiry, queued pushes, profile changes and
+   * a deletion. A deleted account's profile reaches its rooms with the deletion only (erasure.ts).
+   */
   override async alarm(): Promise<void> {
     this.sockets.closeExpired(Date.now());
     const next = this.sockets.nextExpiryMs();
     if (next !== null) await this.alarms.request(next);
-    await Promise.all([this.push.deliver(), this.profiles.run()]);
+    const deleted = this.erasure.deletedAt() !== null;
+    await Promise.all([this.push.deliver(), deleted ? this.erasure.due() : this.profiles.run()]);
   }
 
   override async fetch(request: Request): Promise<Response> {
     const { userId, tokenExp } = upgradeCaller(request);
+    // The Worker checked the token; this closes the race with a deletion meanwhile.
+    if (this.erasure.deletedAt() !== null) return accountDeleted().toResponse();
     const { server, response } = acceptSocket(this.ctx, this.sockets, { userId, tokenExp, batch: false });
     safeSend(server, JSON.stringify({ type: "ready" } satisfies InboxEvent));
     // A socket that only pings never wakes the inbox: the alarm closes it when its token expires.

@@ -39,6 +39,7 @@ export class ConversationRoom extends DurableObject<Env> {
   private readonly frames: RoomParts["frames"];
   private readonly files: RoomParts["files"];
   private readonly upgrades: RoomParts["upgrades"];
+  private readonly erasure: RoomParts["erasure"];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,6 +62,7 @@ export class ConversationRoom extends DurableObject<Env> {
       frames: this.frames,
       files: this.files,
       upgrades: this.upgrades,
+      erasure: this.erasure,
     } = roomParts(ctx, env, () => this.publisher.commitOpen()));
     // Keep-alives are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -121,9 +123,8 @@ export class ConversationRoom extends DurableObject<Env> {
   }
 
   /**
-   * The server API's send: a message as `senderId`, who must be a participant (else 422: the body
-   * names the wrong person, the conversation itself exists), or with `senderId` null a system
-   * message, which has no sender. Answers once D1 has it (and the sender's inbox), like a REST send.
+   * The server API's send: as `senderId`, a participant (else 422: the conversation exists), or with
+   * `senderId` null a system message. Answers once D1 (and the sender's inbox) has it, like REST.
    */
   async post(senderId: string | null, input: SendInput): Promise<RpcResult<SendResult>> {
     return this.guard(async () => {
@@ -231,16 +232,18 @@ export class ConversationRoom extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Takes the conversation out of the caller's inbox: a group is left (their sockets close with
-   * 4403), a direct conversation is hidden until its next message.
-   */
+  /** Off the caller's inbox: a group is left (sockets close 4403), a direct one hidden until a message. */
   async removeFromInbox(userId: string): Promise<RpcResult<void>> {
     return this.asMember(userId, async (member) => {
       if (this.state.requireMeta().kind === "group") this.changes.remove(member, member.id);
       else this.membership.hide(member);
       await Promise.all([this.outbox.flushForRest(), this.notifier.announceRemoved(member.id)]);
     });
+  }
+
+  /** `userId` deleted their account: their inbox calls until done (a bounded step each, erasure.ts). */
+  async eraseMember(userId: string, maxMessages: number): Promise<RpcResult<{ done: boolean }>> {
+    return this.guard(() => this.erasure.erase(userId, maxMessages, () => this.ready()));
   }
 
   /**
@@ -256,15 +259,16 @@ export class ConversationRoom extends DurableObject<Env> {
 
   // Attachments (files.ts): an upload is recorded before the Worker stores its bytes in R2, then
   // finished (null: it failed); a download asks whether the caller may have the file now (else 404).
+  // A deleted account does neither (a link signed for them stops working).
   async beginUpload(userId: string): Promise<RpcResult<string>> {
-    return this.asMember(userId, (member) => this.files.begin(member.id));
+    return this.asMember(userId, (member) => this.files.begin(this.erasure.live(member).id));
   }
   async finishUpload(userId: string, id: string, file: UploadedFile | null): Promise<RpcResult<Finished>> {
     return this.asMember(userId, (member) => this.files.finish(member.id, id, file));
   }
   /** The file `userId` may download now (404 for anyone else). */
   async attachment(userId: string, id: string): Promise<RpcResult<ServedFile>> {
-    return this.asMember(userId, (member) => this.files.served(member.id, id));
+    return this.asMember(userId, (member) => this.files.served(this.erasure.live(member).id, id));
   }
 
   /** The user's view for their inbox as of now (an inbox filling itself asks); null if never a member. */
@@ -278,7 +282,6 @@ export class ConversationRoom extends DurableObject<Env> {
   async webhookBatch(url: string, batchId: string): Promise<WebhookBatch | null> {
     return this.webhooks.batch(url, batchId);
   }
-
   async webhookReport(url: string, batchId: string, report: WebhookReport): Promise<void> {
     this.webhooks.report(url, batchId, report);
   }

@@ -178,6 +178,15 @@ export class RoomFiles {
     if (ids.length > 0) this.markDeleting(ids);
   }
 
+  /** The uploader deleted their account (erasure.ts): their files not sent yet are due now. */
+  dropUploads(uploaderId: string): void {
+    const ids = this.store.sql
+      .exec("SELECT id FROM files WHERE uploader_id = ? AND state IN ('uploading', 'ready')", uploaderId)
+      .toArray()
+      .map((r) => str(r.id));
+    if (ids.length > 0) this.markDeleting(ids);
+  }
+
   /** The file `userId` may download: a sent file to any participant, an unsent one to its uploader. */
   served(userId: string, id: string): ServedFile {
     const row = this.row(id);

@@ -271,6 +271,16 @@ export class GroupCommit {
     const message = this.ownMessage(userId, messageId);
     if (message.deletedAt) return { message, changed: false };
     this.rate.take(userId);
+    return { message: this.tombstone(message), changed: true };
+  }
+
+  /**
+   * The one way a message becomes a tombstone, whether its sender deletes it or deletes their
+   * account (erasure.ts): the body goes, the deletion time and the quotes of its replies are
+   * rewritten, and its files are detached (due for deletion from R2 at once by the room's alarm,
+   * files.ts), all in one transaction.
+   */
+  tombstone(message: StoredMessage): StoredMessage {
     const updated: StoredMessage = { ...message, body: "", deletedAt: nowIso(), attachments: null };
     this.store.transaction(() => {
       this.store.updateMessage(updated);
@@ -278,7 +288,7 @@ export class GroupCommit {
       // Its files go with it: due for deletion from R2 at once (files.ts).
       this.files.detach(updated.seq);
     });
-    return { message: updated, changed: true };
+    return updated;
   }
 
   /**

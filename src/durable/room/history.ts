@@ -1,5 +1,10 @@
 import { openHistory } from "../../db/client";
-import { shardMessageById, shardMessagesAfter, shardMessagesBefore } from "../../db/history";
+import {
+  shardMessageById,
+  shardMessagesAfter,
+  shardMessagesBefore,
+  shardMessagesBySender,
+} from "../../db/history";
 import { shardDb } from "../../db/shards";
 import { ApiError } from "../../errors";
 import { describeError, log } from "../../log";
@@ -16,6 +21,8 @@ export interface ShardHistory {
   /** The `limit` closest below `before`, ascending. */
   before(before: number, limit: number): Promise<StoredMessage[]>;
   byId(id: string): Promise<StoredMessage | null>;
+  /** One sender's messages that are not tombstones, after < seq < below, ascending, at most `limit`. */
+  bySender(senderId: string, after: number, below: number, limit: number): Promise<StoredMessage[]>;
 }
 
 /** The shard a room's meta names, through its D1 binding. */
@@ -29,6 +36,8 @@ export function shardHistory(env: Env, state: RoomState): ShardHistory {
     after: (after, below, limit) => shardMessagesAfter(db(), state.id, after, below, limit),
     before: (before, limit) => shardMessagesBefore(db(), state.id, before, limit),
     byId: (id) => shardMessageById(db(), state.id, id),
+    bySender: (senderId, after, below, limit) =>
+      shardMessagesBySender(db(), state.id, senderId, after, below, limit),
   };
 }
 
@@ -106,6 +115,14 @@ export class RoomHistory {
     if (this.outboxLog.trimmedBelow() <= 1 || this.store.messageById(messageId)) return;
     const found = await this.fromShard(() => this.shard.byId(messageId));
     if (found && !this.store.messageById(messageId)) this.store.restoreMessage(found);
+  }
+
+  /**
+   * One sender's messages in the shard that are not tombstones, after < seq < below (an account's
+   * deletion reads what is older than the tail with it).
+   */
+  bySender(senderId: string, after: number, below: number, limit: number): Promise<StoredMessage[]> {
+    return this.fromShard(() => this.shard.bySender(senderId, after, below, limit));
   }
 
   /** Shard rows, each replaced by the log's version where the log holds that seq again. */

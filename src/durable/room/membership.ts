@@ -4,6 +4,7 @@ import { LEGACY_SHARD, placeConversation } from "../../db/shards";
 import { ApiError, notFound } from "../../errors";
 import { directKeyOf, nowIso } from "../../ids";
 import type { User } from "../../protocol/models";
+import { erasedFlag } from "./erasure";
 import { CONVERSATION_DIRTY } from "./outbox";
 import type { RoomState } from "./state";
 import type { MemberRow, RoomStorage } from "./storage";
@@ -103,9 +104,12 @@ export class Membership {
     this.changed();
   }
 
-  /** Someone a request names as acting (the server API's senderId): a participant, or a 422. */
+  /**
+   * Someone a request names as acting (the server API's senderId): a participant who has not deleted
+   * their account (a direct conversation still lists them), or a 422.
+   */
   requireParticipant(userId: string, path: string): void {
-    if (this.state.isActive(userId)) return;
+    if (this.state.isActive(userId) && this.store.readFlag(erasedFlag(userId)) === null) return;
     throw new ApiError("validation_failed", `${path} is not a participant of this conversation`, {
       details: [{ path, message: "not a participant of this conversation" }],
     });

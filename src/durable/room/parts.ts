@@ -5,6 +5,7 @@ import { shardDb } from "../../db/shards";
 import { metricsFrom } from "../../observability/metrics";
 import { SocketSet } from "../sockets";
 import { AlarmSchedule } from "./alarm";
+import { MemberErasure } from "./erasure";
 import { Allowances } from "./allowance";
 import { RoomFiles } from "./files";
 import { GroupCommit } from "./group-commit";
@@ -162,6 +163,20 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     (work) => ctx.waitUntil(work),
   );
   const historyReader = new RoomHistory(store, log, state, shardHistory(env, state));
+  const erasure = new MemberErasure({
+    store,
+    state,
+    sockets,
+    signals,
+    membership,
+    commits,
+    publisher,
+    notifier,
+    outbox,
+    log,
+    history: historyReader,
+    files,
+  });
   return {
     limits,
     state,
@@ -196,6 +211,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     }),
     rate,
     allowances,
+    erasure,
   };
 }
 

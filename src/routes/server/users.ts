@@ -45,7 +45,8 @@ export const serverUserRoutes = new Hono<AppEnv>()
   .post("/:externalId/tokens", async (c) => {
     const externalId = externalIdOf(c);
     const user = await findUserByExternalId(openDb(c.env.DB), externalId);
-    if (!user) throw notFound("No user with this externalId; create it with PUT first");
+    // A deleted account gets no token: PUT creates a new one for the id.
+    if (!user || user.deletedAt) throw notFound("No user with this externalId; create it with PUT first");
     const { token, expiresAt } = await issueToken(user.id, tokenSettings(c.env));
     const response: MintedToken = { token, expiresAt: new Date(expiresAt * 1000).toISOString() };
     return c.json(response, 200);
