@@ -158,6 +158,11 @@ export default defineConfig({
           RETENTION_DAYS: "30",
           RETENTION_ARCHIVE: "on",
           RETENTION_BATCH_ROWS: "7",
+          // An account's deletion in many small steps (shards/account-deletion.test.ts), and retried
+          // only when the test runs the inbox's alarm.
+          ACCOUNT_ERASE_ROOMS_PER_STEP: "2",
+          ACCOUNT_ERASE_MESSAGES_PER_ROOM: "3",
+          ACCOUNT_ERASE_RETRY_MS: "3600000",
         },
         d1: ["SHARD_A", "SHARD_B"],
       }),

@@ -166,7 +166,10 @@ export class AccountErasure {
     }
   }
 
-  /** Visits the next rooms at once; true if any failed. Done when no room is left to finish. */
+  /**
+   * Visits the next rooms at once (those that failed before go last). True when the next step must
+   * wait: a room failed and only rooms that failed before are left. Done when no room is left.
+   */
   private async visitRooms(): Promise<boolean> {
     const ids = this.sql
       .exec<{ conversation_id: string }>(
@@ -196,11 +199,15 @@ export class AccountErasure {
         ...describeError(outcome.reason),
       });
     });
-    const left = this.sql.exec("SELECT 1 FROM erase_rooms WHERE done = 0 LIMIT 1").toArray().length;
-    if (left === 0) {
+    const next = this.sql
+      .exec<{ attempts: number }>(
+        "SELECT attempts FROM erase_rooms WHERE done = 0 ORDER BY attempts, conversation_id LIMIT 1",
+      )
+      .toArray()[0];
+    if (next === undefined) {
       this.flags.writeFlag(PHASE, "done");
       log("info", "account_erased", { userId: this.userId });
     }
-    return failed;
+    return failed && next !== undefined && next.attempts > 0;
   }
 }
