@@ -44,7 +44,7 @@ async function expectErased(id: string, reader: TestUser, userId: string): Promi
     10_000,
   );
   const history = await fullHistory(id, reader.token);
-  for (const m of history.filter((m) => m.sender?.id === userId)) {
+  for (const m of history.filter((h) => h.sender?.id === userId)) {
     expect(m).toMatchObject({ body: "", deletedAt: expect.any(String) });
     expect(m.sender).toMatchObject({ firstName: "Deleted user", lastName: "", avatarUrl: null });
   }
