@@ -21,6 +21,7 @@ DROP TABLE IF EXISTS push_subscriptions;
 DROP TABLE IF EXISTS push_conversations;
 DROP TABLE IF EXISTS push_queue;
 DROP TABLE IF EXISTS budgets;
+DROP TABLE IF EXISTS erase_rooms;
 CREATE TABLE push_subscriptions (endpoint TEXT PRIMARY KEY, p256dh TEXT NOT NULL, auth TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE push_conversations (conversation_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_push_at INTEGER);
 CREATE TABLE push_queue (conversation_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, payload TEXT NOT NULL, queued_at INTEGER NOT NULL);
