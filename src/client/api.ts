@@ -167,6 +167,11 @@ export class Api {
     await this.call(active ? "PUT" : "DELETE", path, NoContent);
   }
 
+  /** DELETE /api/me: with my password, or none for an account of the host's identity provider. */
+  async deleteAccount(password: string | undefined): Promise<void> {
+    await this.call("DELETE", "/api/me", NoContent, password === undefined ? {} : { password });
+  }
+
   async blocks(): Promise<User[]> {
     return (await this.call("GET", "/api/me/blocks", UserListSchema)).users;
   }

@@ -4,6 +4,7 @@
 // browser. Screenshots of the windows go to test/e2e/screenshots/ (gitignored).
 
 import { mkdirSync } from "node:fs";
+import * as accountDeletion from "./account-deletion.mjs";
 import * as attachments from "./attachments.mjs";
 import { findBrowser, launchBrowser } from "./browser.mjs";
 import { SHOTS } from "./helpers.mjs";
@@ -29,8 +30,9 @@ const TESTS = [
   embed,
   notifications,
   search,
+  accountDeletion,
 ].filter((test) => !process.env.E2E_ONLY || test.name.includes(process.env.E2E_ONLY));
-// Eight scenarios of up to PER_TEST_TIMEOUT_MS each; on a busy 2-core machine they take about 5 minutes.
+// Ten scenarios of up to PER_TEST_TIMEOUT_MS each; on a busy 2-core machine they take about 5 minutes.
 const TOTAL_TIMEOUT_MS = 600_000;
 const PER_TEST_TIMEOUT_MS = 120_000;
 const CI = process.env.CI === "true" || process.env.CI === "1";

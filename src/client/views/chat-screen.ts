@@ -31,7 +31,7 @@ export class ChatScreen {
   constructor(
     private readonly api: Api,
     private readonly me: Me,
-    signOut: (notice?: string) => void,
+    private readonly signOut: (notice?: string) => void,
   ) {
     this.inbox = new InboxStore(
       api,
@@ -49,6 +49,7 @@ export class ChatScreen {
       openMessage: (id, seq) => this.openMessage(id, seq),
       newGroup: () => openGroupDialog(api, (c) => this.show(c)),
       signOut: () => signOut(),
+      openMe: () => this.openProfile(me),
     });
     this.courier = new Courier(api, this.pending);
     this.el = h("div", { class: "layout", "data-view": "inbox" }, this.sidebar.el, this.pane);
@@ -135,7 +136,13 @@ export class ChatScreen {
   }
 
   private openProfile(user: User): void {
-    openProfileDialog(this.api, this.me, user, (u) => void this.openWith(u));
+    openProfileDialog(
+      this.api,
+      this.me,
+      user,
+      (u) => void this.openWith(u),
+      () => this.signOut("Your account was deleted."),
+    );
   }
 
   private async openWith(user: User): Promise<void> {

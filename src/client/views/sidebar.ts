@@ -20,6 +20,8 @@ export interface SidebarContext {
   openMessage(conversationId: string, seq: number): void;
   newGroup(): void;
   signOut(): void;
+  /** My own profile (and the way to delete my account). */
+  openMe(): void;
 }
 
 /**
@@ -50,6 +52,12 @@ export class Sidebar {
     const bell = notificationsButton(ctx.notifications);
     const signOut = iconButton("logout", "Sign out");
     signOut.addEventListener("click", () => ctx.signOut());
+    const meButton = h(
+      "button",
+      { type: "button", class: "me-button", "aria-label": "Your profile and account", title: "Your profile" },
+      userAvatar(ctx.me, "md"),
+    );
+    meButton.addEventListener("click", () => ctx.openMe());
     const search = (this.search = h("input", {
       type: "search",
       class: "search-input",
@@ -82,7 +90,7 @@ export class Sidebar {
       h(
         "header",
         { class: "sidebar-header" },
-        userAvatar(ctx.me, "md"),
+        meButton,
         h("div", { class: "me" }, h("span", { class: "me-name" }, fullName(ctx.me)), this.badge.el),
         bell,
         newGroup,
