@@ -275,8 +275,18 @@ describe("DELETE /api/me for an account without a password", () => {
       headers: server,
     });
     const token = minted.body.token;
+    const bob = await registerUser("Bob", "Host");
+    const { conversation } = await startConversation(token, [bob.user.id], { body: "hi from the app" });
     expect((await deleteMe(token)).status).toBe(204);
     expect((await api("GET", "/api/me", { token })).status).toBe(401);
+    // The host's backend cannot post as the deleted account either, though the direct
+    // conversation still lists them.
+    const posted = await api("POST", `/api/server/conversations/${conversation.id}/messages`, {
+      headers: server,
+      body: { body: "as a ghost", senderId: put.body.id },
+    });
+    expect(posted.status).toBe(422);
+    expect((await history(conversation.id, bob.token)).map((m) => m.body)).toEqual([""]);
     // The id names no account now: no token for it until the host creates one again.
     expect((await api("POST", `/api/server/users/${externalId}/tokens`, { headers: server })).status).toBe(
       404,

@@ -84,8 +84,10 @@ export class AccountErasure {
   }
 
   /**
-   * Records the deletion with the rooms already known (the inbox's rows); false if it was recorded
-   * before (the first time stays). The caller wipes the rest of the inbox in the same turn.
+   * Records the deletion with the rooms already known (the inbox's rows, most recent activity
+   * first: the conversations open on the user's screens are visited, their sockets closed, before
+   * the answer); false if it was recorded before (the first time stays). The caller wipes the rest
+   * of the inbox in the same turn.
    */
   begin(at: number, known: readonly string[]): boolean {
     if (this.deletedAt() !== null) return false;
@@ -173,8 +175,7 @@ export class AccountErasure {
   private async visitRooms(): Promise<boolean> {
     const ids = this.sql
       .exec<{ conversation_id: string }>(
-        `SELECT conversation_id FROM erase_rooms WHERE done = 0
-         ORDER BY attempts, conversation_id LIMIT ?`,
+        "SELECT conversation_id FROM erase_rooms WHERE done = 0 ORDER BY attempts, rowid LIMIT ?",
         this.settings.roomsPerStep,
       )
       .toArray()
@@ -201,7 +202,7 @@ export class AccountErasure {
     });
     const next = this.sql
       .exec<{ attempts: number }>(
-        "SELECT attempts FROM erase_rooms WHERE done = 0 ORDER BY attempts, conversation_id LIMIT 1",
+        "SELECT attempts FROM erase_rooms WHERE done = 0 ORDER BY attempts, rowid LIMIT 1",
       )
       .toArray()[0];
     if (next === undefined) {

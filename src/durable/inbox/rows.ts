@@ -156,10 +156,10 @@ export class InboxRows {
     }));
   }
 
-  /** Every conversation the inbox has a row for, left ones included. */
+  /** Every conversation the inbox has a row for, left ones included, most recent activity first. */
   conversationIds(): string[] {
     return this.sql
-      .exec<{ conversation_id: string }>("SELECT conversation_id FROM conversations")
+      .exec<{ conversation_id: string }>("SELECT conversation_id FROM conversations ORDER BY updated_at DESC")
       .toArray()
       .map((r) => r.conversation_id);
   }

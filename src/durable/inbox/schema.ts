@@ -61,13 +61,14 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // 4. The user deleted their account (erasure.ts): every conversation they were ever in, until its
   //    room has erased them (done), and how often it failed to (the failing ones wait at the back).
+  //    Visited in the order they were listed (rowid): the inbox's, most recent activity first.
   //    When they deleted it and how far the deletion is are rows of `meta`.
   `CREATE TABLE erase_rooms (
      conversation_id TEXT PRIMARY KEY,
      done INTEGER NOT NULL DEFAULT 0,
      attempts INTEGER NOT NULL DEFAULT 0
    );
-   CREATE INDEX erase_rooms_pending ON erase_rooms (attempts, conversation_id) WHERE done = 0;`,
+   CREATE INDEX erase_rooms_pending ON erase_rooms (attempts) WHERE done = 0;`,
 ];
 
 /** The version an inbox reaches once migrated. */
