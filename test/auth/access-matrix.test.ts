@@ -48,6 +48,13 @@ const ROUTES: Route[] = [
     ok: [200],
     send: (t) => rest("PATCH", "/api/me", t, { lastName: "Matrix" }),
   },
+  {
+    // A valid caller with a wrong password: refused (403), nothing deleted.
+    name: "DELETE /api/me",
+    scope: "user",
+    ok: [403],
+    send: (t) => rest("DELETE", "/api/me", t, { password: "not the password" }),
+  },
   { name: "GET /api/users", scope: "user", ok: [200], send: (t) => rest("GET", "/api/users?q=a", t) },
   {
     name: "GET /api/users/:id",
