@@ -64,6 +64,8 @@ interface Flags {
 export class AccountErasure {
   /** The deletion time, once read: it never changes afterwards. */
   private deletedAtMs: number | null = null;
+  /** The step under way: the request's and the alarm's never run side by side. */
+  private running: Promise<void> | null = null;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -124,7 +126,14 @@ export class AccountErasure {
    * One bounded step: each phase at most once, in order, as far as it gets. Never throws: a failure
    * is logged and the alarm tries again; otherwise the alarm comes back at once while work remains.
    */
-  async step(): Promise<void> {
+  step(): Promise<void> {
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
     let failed = false;
     try {
       if (this.phase() === "directory") {
