@@ -35,6 +35,11 @@ function append(parent: Node, children: Child[]): void {
   }
 }
 
+/** Calls `fn` on every click of `el`: the client's most common listener, written once. */
+export function onClick(el: HTMLElement, fn: (event: MouseEvent) => void): void {
+  el.addEventListener("click", fn);
+}
+
 /** A button with an icon (decorative SVG) and an accessible label. */
 export function iconButton(icon: Icon, label: string, props: Props = {}): HTMLButtonElement {
   const button = h("button", { type: "button", "aria-label": label, title: label, ...props });

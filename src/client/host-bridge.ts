@@ -37,7 +37,7 @@ export class HostBridge {
       if (event.source !== this.parent || !isTokenMessage(event.data)) return;
       this.onToken(event.data.token);
     };
-    window.addEventListener("message", this.listener);
+    addEventListener("message", this.listener);
     this.post({ type: "edge-chat:ready" });
   }
 

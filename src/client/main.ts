@@ -36,7 +36,7 @@ class App {
     listenForOpenRequests((id) => {
       location.hash = `#/c/${id}`;
     });
-    window.addEventListener("hashchange", () => {
+    addEventListener("hashchange", () => {
       if (this.chat) this.chat.route();
       else this.render();
     });

@@ -66,8 +66,8 @@ export function onOtherTab(listener: (session: Session | null) => void): () => v
     if (event.key !== KEY && event.key !== null) return;
     listener(parse(event.newValue));
   };
-  window.addEventListener("storage", handler);
-  return () => window.removeEventListener("storage", handler);
+  addEventListener("storage", handler);
+  return () => removeEventListener("storage", handler);
 }
 
 /** A JWT's `iat` and `exp` (seconds), read without verifying: only to plan the renewal. */

@@ -70,8 +70,8 @@ export class LiveSocket<E> {
     if (!this.stopped) return;
     this.stopped = false;
     const listen = <K extends keyof WindowEventMap>(type: K, fn: () => void) => {
-      window.addEventListener(type, fn);
-      this.cleanups.push(() => window.removeEventListener(type, fn));
+      addEventListener(type, fn);
+      this.cleanups.push(() => removeEventListener(type, fn));
     };
     listen("offline", () => this.goOffline());
     listen("online", () => this.reconnectNow());
@@ -104,7 +104,7 @@ export class LiveSocket<E> {
   /** Connects now unless a socket is open or opening (after coming online, or on demand). */
   reconnectNow(): void {
     if (this.stopped || this.ws || this.opening) return;
-    window.clearTimeout(this.retryTimer);
+    clearTimeout(this.retryTimer);
     this.attempt = 0;
     this.connect();
   }
@@ -120,8 +120,8 @@ export class LiveSocket<E> {
     this.closeRetiring();
     this.retiring = ws;
     this.ws = null;
-    window.clearTimeout(this.pingTimer);
-    window.clearTimeout(this.pongTimer);
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
     this.connect();
   }
 
@@ -170,7 +170,7 @@ export class LiveSocket<E> {
         // The new socket speaks: the one it replaces can go.
         this.closeRetiring();
         this.lastFrameAt = Date.now();
-        window.clearTimeout(this.pongTimer);
+        clearTimeout(this.pongTimer);
       }
       if (typeof event.data !== "string" || event.data === PONG) return;
       const parsed = parseFrames(this.options.schema, event.data);
@@ -215,19 +215,19 @@ export class LiveSocket<E> {
     // Offline, the "online" event reconnects at once; the timer is the fallback.
     if (navigator.onLine) this.setState("waiting", delay);
     else this.setState("offline");
-    window.clearTimeout(this.retryTimer);
-    this.retryTimer = window.setTimeout(() => this.connect(), delay);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
   /** A ping every so often; no frame at all within PONG_WITHIN_MS means the connection is gone. */
   private schedulePing(): void {
-    window.clearTimeout(this.pingTimer);
-    this.pingTimer = window.setTimeout(() => {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => {
       const ws = this.ws;
       if (!ws || ws.readyState !== WebSocket.OPEN) return;
       const sentAt = Date.now();
       ws.send(PING);
-      this.pongTimer = window.setTimeout(() => {
+      this.pongTimer = setTimeout(() => {
         if (this.ws === ws && this.lastFrameAt < sentAt) {
           this.drop("keep-alive timed out");
           this.scheduleRetry();
@@ -271,9 +271,9 @@ export class LiveSocket<E> {
   }
 
   private clearTimers(): void {
-    window.clearTimeout(this.retryTimer);
-    window.clearTimeout(this.pingTimer);
-    window.clearTimeout(this.pongTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
   }
 
   private setState(state: SocketState, retryInMs = 0): void {

@@ -44,23 +44,23 @@ export class TokenRenewal {
     const onVisible = () => {
       if (document.visibilityState === "visible") check();
     };
-    window.addEventListener("online", check);
+    addEventListener("online", check);
     document.addEventListener("visibilitychange", onVisible);
     this.cleanups.push(
-      () => window.removeEventListener("online", check),
+      () => removeEventListener("online", check),
       () => document.removeEventListener("visibilitychange", onVisible),
     );
     this.check();
   }
 
   stop(): void {
-    window.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
   }
 
   /** Renews now if the token is past its renewal point, or plans the moment it will be. */
   check(): void {
-    window.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     const session = this.deps.current();
     const times = session ? tokenTimes(session.token) : null;
     if (!session || !times) return;
@@ -72,8 +72,8 @@ export class TokenRenewal {
   }
 
   private later(ms: number): void {
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => this.check(), Math.min(ms, MAX_TIMER_MS));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.check(), Math.min(ms, MAX_TIMER_MS));
   }
 
   private async renew(session: Session): Promise<void> {

@@ -41,7 +41,7 @@ export class ReaderSignals {
     const wait = this.toldAt + READ_INTERVAL_MS - Date.now();
     if (wait <= 0) this.flush();
     else
-      this.timer = window.setTimeout(() => {
+      this.timer = setTimeout(() => {
         this.timer = undefined;
         this.flush();
       }, wait);
@@ -66,7 +66,7 @@ export class ReaderSignals {
 
   /** Tells the room the latest position read; with the socket down, the next `ready` marks it again. */
   private flush(): void {
-    window.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     const seq = this.wanted;
     if (seq <= this.told || !this.send({ type: "read", seq })) return;

@@ -90,7 +90,7 @@ export class RoomLink {
 
   stop(): void {
     this.stopped = true;
-    window.clearTimeout(this.replayTimer);
+    clearTimeout(this.replayTimer);
     this.socket.stop();
   }
 
@@ -135,8 +135,8 @@ export class RoomLink {
           if (!p.error) this.send(sendFrame(p));
         }
         if (this.options.catchUp === false) return;
-        window.clearTimeout(this.replayTimer);
-        this.replayTimer = window.setTimeout(() => void this.fillGap(), REPLAY_GRACE_MS);
+        clearTimeout(this.replayTimer);
+        this.replayTimer = setTimeout(() => void this.fillGap(), REPLAY_GRACE_MS);
         return;
       case "message":
       case "ack": {

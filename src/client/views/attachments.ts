@@ -1,7 +1,7 @@
 import type { Attachment } from "../../protocol/models";
 import { sizeText } from "../../protocol/text";
 import type { ApiError } from "../api";
-import { h, iconButton, svgIcon } from "../dom";
+import { h, iconButton, onClick, svgIcon } from "../dom";
 
 /**
  * Files in the thread: pictures inline in a box of their own size (reserved before they load, so
@@ -114,7 +114,7 @@ export class UploadTray {
       );
       const { done, abort } = this.upload(file, name, (fraction) => (bar.value = fraction));
       const item: Upload = { name, el, attachment: null, failed: false, abort };
-      remove.addEventListener("click", () => this.remove(item));
+      onClick(remove, () => this.remove(item));
       this.items.push(item);
       this.el.append(el);
       this.el.hidden = false;

@@ -1,6 +1,6 @@
 import type { AuthResponse } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
-import { h, svgIcon } from "../dom";
+import { h, onClick, svgIcon } from "../dom";
 
 type Mode = "signin" | "signup";
 
@@ -84,8 +84,8 @@ export function authView(api: Api, onSignedIn: (auth: AuthResponse) => void): HT
       f.input.removeAttribute("aria-invalid");
     }
   };
-  signinTab.addEventListener("click", () => setMode("signin"));
-  signupTab.addEventListener("click", () => setMode("signup"));
+  onClick(signinTab, () => setMode("signin"));
+  onClick(signupTab, () => setMode("signup"));
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();

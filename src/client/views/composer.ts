@@ -1,6 +1,6 @@
 import type { Attachment, Message } from "../../protocol/models";
 import { previewText } from "../../protocol/text";
-import { h, iconButton } from "../dom";
+import { h, iconButton, onClick } from "../dom";
 import { fullName } from "../format";
 import { type Uploader, UploadTray } from "./attachments";
 
@@ -50,7 +50,7 @@ export class Composer {
     this.tray = new UploadTray(handlers.upload, () => this.updateCounter());
     const picker = h("input", { type: "file", multiple: true, hidden: true, "aria-hidden": "true" });
     const attach = iconButton("attach", "Attach files", { class: "attach" });
-    attach.addEventListener("click", () => picker.click());
+    onClick(attach, () => picker.click());
     picker.addEventListener("change", () => {
       this.addFiles(picker.files ?? []);
       picker.value = "";
@@ -69,7 +69,7 @@ export class Composer {
       h("div", { class: "reply-what" }, this.replyText),
       cancelReply,
     );
-    cancelReply.addEventListener("click", () => this.cancelReply());
+    onClick(cancelReply, () => this.cancelReply());
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
     this.el = h(
       "form",
@@ -81,7 +81,7 @@ export class Composer {
       this.counter,
     );
 
-    cancel.addEventListener("click", () => this.cancelEdit());
+    onClick(cancel, () => this.cancelEdit());
     this.el.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
@@ -202,13 +202,13 @@ export class Composer {
       return;
     }
     this.setTyping(true);
-    window.clearTimeout(this.idleTimer);
-    this.idleTimer = window.setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.setTyping(false), TYPING_IDLE_MS);
   }
 
   /** Reports every keystroke while active; the view throttles what goes on the wire. */
   private setTyping(active: boolean): void {
-    if (!active) window.clearTimeout(this.idleTimer);
+    if (!active) clearTimeout(this.idleTimer);
     if (!active && !this.typing) return;
     this.typing = active;
     this.handlers.onTyping(active);

@@ -18,7 +18,7 @@ export class ConnectionBadge {
   }
 
   set(state: SocketState, retryInMs = 0): void {
-    window.clearInterval(this.countdown);
+    clearInterval(this.countdown);
     this.el.dataset.state = state;
     const text = (s: string) => {
       this.label.textContent = s;
@@ -41,13 +41,13 @@ export class ConnectionBadge {
         const until = Date.now() + retryInMs;
         const tick = () => text(`Reconnecting in ${Math.max(1, Math.ceil((until - Date.now()) / 1000))}s`);
         tick();
-        this.countdown = window.setInterval(tick, 1000);
+        this.countdown = setInterval(tick, 1000);
         break;
       }
     }
   }
 
   destroy(): void {
-    window.clearInterval(this.countdown);
+    clearInterval(this.countdown);
   }
 }

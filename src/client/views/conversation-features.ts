@@ -5,7 +5,7 @@ import type { InboxStore } from "../state/inbox";
 import type { RoomLinkHandlers } from "../state/room-link";
 import type { ThreadState } from "../state/thread";
 import type { MessageList } from "./message-list";
-import { toast } from "./toast";
+import { toast, toastFailure } from "./toast";
 
 export interface FeatureDeps {
   api: Api;
@@ -79,7 +79,7 @@ export class ConversationFeatures {
     try {
       await this.d.api.react(this.d.conversationId, message.id, emoji, active);
     } catch (err) {
-      toast(err instanceof Error ? `Could not react: ${err.message}` : "Could not react", "error");
+      toastFailure(err, "Could not react");
     }
   }
 
@@ -90,7 +90,7 @@ export class ConversationFeatures {
       this.d.inbox.put(updated);
       toast(muted ? "Muted: no notifications from this conversation" : "Notifications are on again");
     } catch (err) {
-      toast(err instanceof Error ? `Could not change that: ${err.message}` : "That did not work", "error");
+      toastFailure(err, "Could not change that");
     }
   }
 

@@ -13,7 +13,7 @@ import { Composer } from "./composer";
 import { ConversationFeatures } from "./conversation-features";
 import { MessageList } from "./message-list";
 import { ThreadHeader } from "./thread-header";
-import { toast } from "./toast";
+import { toast, toastFailure } from "./toast";
 import { TypingIndicator } from "./typing-indicator";
 
 export interface ConversationContext {
@@ -153,7 +153,7 @@ export class ConversationView {
   destroy(): void {
     this.reader.close();
     this.destroyed = true;
-    window.clearTimeout(this.reloadTimer);
+    clearTimeout(this.reloadTimer);
     this.link?.stop();
     this.header.destroy();
     this.typing.clear();
@@ -192,13 +192,13 @@ export class ConversationView {
   /** Offline or a server hiccup: load again (at once when the browser is back online). */
   private reloadLater(): void {
     const again = () => {
-      window.removeEventListener("online", again);
-      window.clearTimeout(this.reloadTimer);
+      removeEventListener("online", again);
+      clearTimeout(this.reloadTimer);
       if (!this.destroyed) void this.load();
     };
-    window.addEventListener("online", again);
-    this.cleanups.push(() => window.removeEventListener("online", again));
-    this.reloadTimer = window.setTimeout(again, this.reloadDelay);
+    addEventListener("online", again);
+    this.cleanups.push(() => removeEventListener("online", again));
+    this.reloadTimer = setTimeout(again, this.reloadDelay);
     this.reloadDelay = Math.min(RELOAD_MAX_MS, this.reloadDelay * 2);
   }
 
@@ -335,20 +335,17 @@ export class ConversationView {
     try {
       this.receive(await this.ctx.api.editMessage(this.conversationId, message.id, body));
     } catch (err) {
-      toast(err instanceof Error ? `Could not edit: ${err.message}` : "Could not edit the message", "error");
+      toastFailure(err, "Could not edit");
     }
   }
 
   private async deleteMessage(message: Message): Promise<void> {
-    if (!window.confirm("Delete this message for everyone?")) return;
+    if (!confirm("Delete this message for everyone?")) return;
     try {
       await this.ctx.api.deleteMessage(this.conversationId, message.id);
       this.receive({ ...message, body: "", deletedAt: new Date().toISOString() });
     } catch (err) {
-      toast(
-        err instanceof Error ? `Could not delete: ${err.message}` : "Could not delete the message",
-        "error",
-      );
+      toastFailure(err, "Could not delete");
     }
   }
 

@@ -1,4 +1,4 @@
-import { h, iconButton } from "../dom";
+import { h, iconButton, onClick } from "../dom";
 
 /** A modal <dialog> with a title and a close button; removed from the page when closed. */
 export function openDialog(title: string, ...content: Node[]): HTMLDialogElement {
@@ -10,10 +10,10 @@ export function openDialog(title: string, ...content: Node[]): HTMLDialogElement
     h("header", { class: "dialog-header" }, heading, close),
     ...content,
   );
-  close.addEventListener("click", () => dialog.close());
+  onClick(close, () => dialog.close());
   dialog.addEventListener("close", () => dialog.remove());
   // A click on the backdrop (outside the box) closes it.
-  dialog.addEventListener("click", (event) => {
+  onClick(dialog, (event) => {
     if (event.target === dialog) dialog.close();
   });
   document.body.appendChild(dialog);

@@ -1,6 +1,6 @@
 import type { Conversation, User } from "../../protocol/models";
 import { type Api, ApiError } from "../api";
-import { h, iconButton } from "../dom";
+import { h, iconButton, onClick } from "../dom";
 import { fullName } from "../format";
 import { openDialog } from "./dialog";
 import { attachPeopleSearch, personRow } from "./people-search";
@@ -31,7 +31,7 @@ function peoplePicker(
     chips.replaceChildren(
       ...[...selected.values()].map((u) => {
         const remove = iconButton("close", `Remove ${fullName(u)}`);
-        remove.addEventListener("click", () => {
+        onClick(remove, () => {
           selected.delete(u.id);
           renderChips();
           renderResults(last);
@@ -49,7 +49,7 @@ function peoplePicker(
         .map((u) => {
           const picked = selected.has(u.id);
           const row = personRow(u, picked ? "Added" : "Add", { "aria-pressed": String(picked) });
-          row.addEventListener("click", () => {
+          onClick(row, () => {
             if (selected.has(u.id)) selected.delete(u.id);
             else selected.set(u.id, u);
             renderChips();

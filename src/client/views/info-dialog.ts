@@ -1,11 +1,11 @@
 import type { Conversation, Me, User } from "../../protocol/models";
-import { type Api, ApiError } from "../api";
-import { h } from "../dom";
+import type { Api } from "../api";
+import { h, onClick } from "../dom";
 import { conversationName, fullName } from "../format";
 import { conversationAvatar, userAvatar } from "./avatar";
 import { openDialog } from "./dialog";
 import { openAddPeopleDialog } from "./group-dialog";
-import { toast } from "./toast";
+import { toast, toastFailure } from "./toast";
 
 export interface InfoActions {
   /** I left the group (or hid the direct conversation). */
@@ -14,8 +14,6 @@ export interface InfoActions {
   onChanged(conversation: Conversation): void;
   openProfile(user: User): void;
 }
-
-const failed = (err: unknown) => toast(err instanceof ApiError ? err.message : "That did not work", "error");
 
 /**
  * Who is in a conversation (each opens their profile); a group's name, its people added, and,
@@ -40,7 +38,7 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, act
       p.id === me.id ? h("span", { class: "hint" }, "you") : null,
       group && p.id === current.createdBy ? h("span", { class: "hint" }, "creator") : null,
     );
-    person.addEventListener("click", () => {
+    onClick(person, () => {
       dialog.close();
       actions.openProfile(p);
     });
@@ -48,8 +46,8 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, act
     if (creator && p.id !== me.id) {
       const remove = h("button", { type: "button", class: "link danger-link" }, "Remove");
       remove.setAttribute("aria-label", `Remove ${fullName(p)} from the group`);
-      remove.addEventListener("click", () => {
-        if (!window.confirm(`Remove ${fullName(p)} from this group?`)) return;
+      onClick(remove, () => {
+        if (!confirm(`Remove ${fullName(p)} from this group?`)) return;
         remove.disabled = true;
         api.removeParticipant(current.id, p.id).then(() => {
           current = {
@@ -59,7 +57,7 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, act
           };
           renderMembers();
           actions.onChanged(current);
-        }, failed);
+        }, toastFailure);
       });
       li.append(remove);
     }
@@ -87,7 +85,7 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, act
       }),
     );
     const add = h("button", { type: "button", class: "secondary" }, "Add people");
-    add.addEventListener("click", () => {
+    onClick(add, () => {
       dialog.close();
       openAddPeopleDialog(api, current, actions.onChanged);
     });
@@ -106,7 +104,7 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, act
     buttons,
   );
   const dialog = openDialog("Details", body);
-  leave.addEventListener("click", () => {
+  onClick(leave, () => {
     leave.disabled = true;
     api.leave(conversation.id).then(
       () => {
@@ -115,7 +113,7 @@ export function openInfoDialog(api: Api, me: Me, conversation: Conversation, act
       },
       (err: unknown) => {
         leave.disabled = false;
-        failed(err);
+        toastFailure(err);
       },
     );
   });
@@ -151,7 +149,7 @@ function renameForm(
       },
       (err: unknown) => {
         save.disabled = false;
-        failed(err);
+        toastFailure(err);
       },
     );
   });

@@ -1,5 +1,5 @@
 import type { Message, Quote } from "../../protocol/models";
-import { h } from "../dom";
+import { h, onClick } from "../dom";
 import { fullName } from "../format";
 
 /**
@@ -34,7 +34,7 @@ export function renderQuote(quote: Quote, meId: string, onJump: (quote: Quote) =
       quote.deletedAt ? "Original message deleted" : quote.body || "📎 Attachment",
     ),
   );
-  button.addEventListener("click", (event) => {
+  onClick(button, (event) => {
     event.stopPropagation();
     onJump(quote);
   });
@@ -65,7 +65,7 @@ export function renderReactions(
         h("span", { class: "reaction-emoji" }, emojiLabel(emoji)),
         h("span", { class: "reaction-count" }, String(count)),
       );
-      chip.addEventListener("click", (event) => {
+      onClick(chip, (event) => {
         event.stopPropagation();
         onToggle(emoji, !pressed);
       });
@@ -103,7 +103,7 @@ export function openReactionPicker(
       { type: "button", role: "menuitem", class: "pick", "aria-pressed": pressed ? "true" : "false" },
       emoji,
     );
-    choice.addEventListener("click", (event) => {
+    onClick(choice, (event) => {
       event.stopPropagation();
       close();
       onPick(emoji, !pressed);

@@ -1,5 +1,5 @@
 import type { Message, Quote, User } from "../../protocol/models";
-import { h, iconButton } from "../dom";
+import { h, iconButton, onClick } from "../dom";
 import { clockTime, dayLabel, fullName, fullTime, sameDay } from "../format";
 import type { PendingMessage } from "../state/thread";
 import { renderAttachments } from "./attachments";
@@ -62,7 +62,7 @@ export class MessageList {
       hidden: true,
       "aria-label": "Jump to the latest message",
     });
-    this.jump.addEventListener("click", () => this.scrollToBottom(true));
+    onClick(this.jump, () => this.scrollToBottom(true));
     this.loader = h("div", { class: "loader", role: "status", hidden: true }, "Loading earlier messages…");
     this.scroller = h("div", { class: "scroller" }, this.loader, this.list, this.pendingList);
     this.el = h("div", { class: "message-area" }, this.scroller, this.jump);
@@ -131,7 +131,7 @@ export class MessageList {
     // Restart the animation when the same message is revealed twice in a row.
     void row.li.offsetWidth;
     row.li.classList.add("flash");
-    window.setTimeout(() => row.li.classList.remove("flash"), 1600);
+    setTimeout(() => row.li.classList.remove("flash"), 1600);
     return true;
   }
 
@@ -216,50 +216,45 @@ export class MessageList {
     const deleted = m.deletedAt !== null;
     const body = h("div", { class: "bubble" });
     if (m.replyTo && !deleted) body.append(renderQuote(m.replyTo, this.meId, (q) => this.handlers.onJump(q)));
-    if (deleted) body.append(h("span", { class: "body deleted" }, "This message was deleted"));
+    if (deleted) body.append(deletedBody());
     else if (m.body || m.attachments.length === 0) body.append(renderBody(m.body));
     const files = deleted ? null : renderAttachments(m.attachments, () => this.handlers.onStaleFile(m));
     if (files) body.append(files);
     if (m.editedAt && !deleted)
       body.append(h("span", { class: "edited", title: `Edited ${fullTime(m.editedAt)}` }, " (edited)"));
     const name = h("button", { type: "button", class: "name" }, own ? "You" : fullName(sender));
-    name.addEventListener("click", () => this.handlers.onPerson(sender));
-    const meta = h(
-      "div",
-      { class: "meta" },
-      name,
-      h("time", { datetime: m.createdAt, title: fullTime(m.createdAt) }, clockTime(m.createdAt)),
-    );
+    onClick(name, () => this.handlers.onPerson(sender));
+    const meta = h("div", { class: "meta" }, name, sentAt(m));
     const mine = this.handlers.myReactions(m.seq);
     const react = (emoji: string, active: boolean) => this.handlers.onReact(m, emoji, active);
     const col = h("div", { class: "msg-col" }, meta, body, renderReactions(m, mine, react));
     const avatar = own ? null : userAvatar(sender, "sm");
-    avatar?.addEventListener("click", () => this.handlers.onPerson(sender));
+    if (avatar) onClick(avatar, () => this.handlers.onPerson(sender));
     const row = h("div", { class: "row" }, avatar, col);
     const li = h(
       "li",
       { class: `msg${own ? " own" : ""}${deleted ? " is-deleted" : ""}`, "data-seq": m.seq, "data-id": m.id },
-      h("div", { class: "day", role: "separator" }, h("span", null, dayLabel(m.createdAt))),
+      dayLine(m),
       row,
     );
     if (deleted) return li;
     const reply = iconButton("reply", "Reply");
     const smile = iconButton("smile", "React");
-    reply.addEventListener("click", () => this.handlers.onReply(m));
-    smile.addEventListener("click", () => openReactionPicker(smile, mine, react));
+    onClick(reply, () => this.handlers.onReply(m));
+    onClick(smile, () => openReactionPicker(smile, mine, react));
     const actions = h("div", { class: "actions" }, smile, reply);
     if (own) {
       const edit = iconButton("edit", "Edit message");
       const del = iconButton("trash", "Delete message");
-      edit.addEventListener("click", () => this.handlers.onEdit(m));
-      del.addEventListener("click", () => this.handlers.onDelete(m));
+      onClick(edit, () => this.handlers.onEdit(m));
+      onClick(del, () => this.handlers.onDelete(m));
       actions.append(edit, del);
       row.prepend(actions);
     } else {
       row.append(actions);
     }
     // Touch screens have no hover: a tap on the bubble shows the actions.
-    body.addEventListener("click", () => li.classList.toggle("show-actions"));
+    onClick(body, () => li.classList.toggle("show-actions"));
     return li;
   }
 
@@ -278,23 +273,12 @@ export class MessageList {
    */
   private renderSystemRow(m: Message): HTMLLIElement {
     const deleted = m.deletedAt !== null;
-    const body = deleted
-      ? h("span", { class: "body deleted" }, "This message was deleted")
-      : renderBody(m.body);
+    const body = deleted ? deletedBody() : renderBody(m.body);
     return h(
       "li",
       { class: "msg system first", "data-seq": m.seq, "data-id": m.id, "data-system": "true" },
-      h("div", { class: "day", role: "separator" }, h("span", null, dayLabel(m.createdAt))),
-      h(
-        "div",
-        { class: "row" },
-        h(
-          "div",
-          { class: "system-note" },
-          body,
-          h("time", { datetime: m.createdAt, title: fullTime(m.createdAt) }, clockTime(m.createdAt)),
-        ),
-      ),
+      dayLine(m),
+      h("div", { class: "row" }, h("div", { class: "system-note" }, body, sentAt(m))),
     );
   }
 
@@ -305,8 +289,8 @@ export class MessageList {
     if (p.error) {
       const retry = h("button", { type: "button", class: "link" }, "Retry");
       const discard = h("button", { type: "button", class: "link" }, "Discard");
-      retry.addEventListener("click", () => this.handlers.onRetry(p));
-      discard.addEventListener("click", () => this.handlers.onDiscard(p));
+      onClick(retry, () => this.handlers.onRetry(p));
+      onClick(discard, () => this.handlers.onDiscard(p));
       status.append(retry, " · ", discard);
     }
     return h(
@@ -348,6 +332,15 @@ export class MessageList {
     this.jump.textContent = this.unreadBelow > 0 ? `${this.unreadBelow} new ↓` : "↓";
   }
 }
+
+/** The day line above a message (shown where the day changes, see regroup). */
+const dayLine = (m: Message) =>
+  h("div", { class: "day", role: "separator" }, h("span", null, dayLabel(m.createdAt)));
+
+const sentAt = (m: Message) =>
+  h("time", { datetime: m.createdAt, title: fullTime(m.createdAt) }, clockTime(m.createdAt));
+
+const deletedBody = () => h("span", { class: "body deleted" }, "This message was deleted");
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'"]/gi;
 

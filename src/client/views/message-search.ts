@@ -2,7 +2,7 @@ import type { Me } from "../../protocol/models";
 import type { SearchResult } from "../../protocol/responses";
 import { snippetParts } from "../../protocol/snippet";
 import type { Api } from "../api";
-import { h } from "../dom";
+import { h, onClick } from "../dom";
 import { conversationName, fullName, shortTime } from "../format";
 import type { InboxStore } from "../state/inbox";
 
@@ -42,12 +42,12 @@ export class MessageSearch {
       this.status,
       this.more,
     );
-    this.more.addEventListener("click", () => void this.load(false));
+    onClick(this.more, () => void this.load(false));
   }
 
   /** The search box changed: search after a pause; an empty box clears the results. */
   update(text: string): void {
-    window.clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.ticket++;
     this.query = text.trim();
     if (!this.query) {
@@ -56,7 +56,7 @@ export class MessageSearch {
       this.more.hidden = true;
       return;
     }
-    this.timer = window.setTimeout(() => void this.load(true), DEBOUNCE_MS);
+    this.timer = setTimeout(() => void this.load(true), DEBOUNCE_MS);
   }
 
   private async load(fresh: boolean): Promise<void> {
@@ -119,7 +119,7 @@ export class MessageSearch {
       snippet,
     );
     // Also when the address already shows this message (a second click): open it again.
-    link.addEventListener("click", (event) => {
+    onClick(link, (event) => {
       event.preventDefault();
       this.ctx.open(conversation.id, message.seq);
     });

@@ -18,14 +18,14 @@ export function attachPeopleSearch(
   let timer: number | undefined;
   let latest = 0;
   input.addEventListener("input", () => {
-    window.clearTimeout(timer);
+    clearTimeout(timer);
     const q = input.value.trim();
     const ticket = ++latest;
     if (!q) {
       render(null, null);
       return;
     }
-    timer = window.setTimeout(() => {
+    timer = setTimeout(() => {
       api.searchUsers(q).then(
         (users) => ticket === latest && render(users, null),
         (err: unknown) =>

@@ -1,10 +1,10 @@
 import type { Me, User } from "../../protocol/models";
-import { type Api, ApiError } from "../api";
-import { h } from "../dom";
+import type { Api } from "../api";
+import { h, onClick } from "../dom";
 import { fullName } from "../format";
 import { userAvatar } from "./avatar";
 import { openDialog } from "./dialog";
-import { toast } from "./toast";
+import { toast, toastFailure } from "./toast";
 
 /**
  * A person's profile: their picture and name, a button to message them, and block or unblock.
@@ -51,11 +51,11 @@ export function openProfileDialog(
     },
     () => toast("Could not load your blocked people", "error"),
   );
-  message.addEventListener("click", () => {
+  onClick(message, () => {
     dialog.close();
     openWith(user);
   });
-  block.addEventListener("click", () => {
+  onClick(block, () => {
     block.disabled = true;
     api.setBlocked(user.id, !blocked).then(
       () => {
@@ -66,7 +66,7 @@ export function openProfileDialog(
       },
       (err: unknown) => {
         block.disabled = false;
-        toast(err instanceof ApiError ? err.message : "That did not work", "error");
+        toastFailure(err);
       },
     );
   });
@@ -86,7 +86,7 @@ function accountDeletion(api: Api, me: Me, dialog: HTMLDialogElement, onDeleted:
     "aria-label": "Your password, to delete your account",
   });
   const remove = h("button", { type: "button", class: "danger" }, "Delete account");
-  remove.addEventListener("click", () => {
+  onClick(remove, () => {
     if (needsPassword && !password.value) return password.focus();
     if (!needsPassword && !confirm("Delete your account? This cannot be undone.")) return;
     remove.disabled = true;
@@ -97,7 +97,7 @@ function accountDeletion(api: Api, me: Me, dialog: HTMLDialogElement, onDeleted:
       },
       (err: unknown) => {
         remove.disabled = false;
-        toast(err instanceof ApiError ? err.message : "That did not work", "error");
+        toastFailure(err);
       },
     );
   });

@@ -1,6 +1,6 @@
 import type { Conversation, Me, User } from "../../protocol/models";
 import type { Api } from "../api";
-import { h, iconButton, svgIcon } from "../dom";
+import { h, iconButton, onClick, svgIcon } from "../dom";
 import { conversationName, fullName, shortTime, snippet } from "../format";
 import type { Notifications } from "../notifications";
 import type { InboxStore } from "../state/inbox";
@@ -48,16 +48,16 @@ export class Sidebar {
 
   constructor(private readonly ctx: SidebarContext) {
     const newGroup = iconButton("group", "New group");
-    newGroup.addEventListener("click", () => ctx.newGroup());
+    onClick(newGroup, () => ctx.newGroup());
     const bell = notificationsButton(ctx.notifications);
     const signOut = iconButton("logout", "Sign out");
-    signOut.addEventListener("click", () => ctx.signOut());
+    onClick(signOut, () => ctx.signOut());
     const meButton = h(
       "button",
       { type: "button", class: "me-button", "aria-label": "Your profile and account", title: "Your profile" },
       userAvatar(ctx.me, "md"),
     );
-    meButton.addEventListener("click", () => ctx.openMe());
+    onClick(meButton, () => ctx.openMe());
     const search = (this.search = h("input", {
       type: "search",
       class: "search-input",
@@ -83,7 +83,7 @@ export class Sidebar {
         this.messages.update("");
       }
     });
-    this.more.addEventListener("click", () => void ctx.inbox.loadMore());
+    onClick(this.more, () => void ctx.inbox.loadMore());
     this.el = h(
       "aside",
       { class: "sidebar", "aria-label": "Inbox" },
@@ -214,7 +214,7 @@ export class Sidebar {
     const list = h("ul", { class: "people", "aria-label": "People found" });
     for (const user of users) {
       const row = personRow(user, "Message", { "aria-label": `Message ${fullName(user)}` });
-      row.addEventListener("click", () => {
+      onClick(row, () => {
         this.search.value = "";
         this.showResults(null, null);
         this.messages.update("");
@@ -235,7 +235,7 @@ function notificationsButton(notifications: Notifications): HTMLButtonElement {
   const render = () => {
     button.hidden = notifications.state !== "default";
   };
-  button.addEventListener("click", () => {
+  onClick(button, () => {
     void notifications.enable().then((state) => {
       if (state === "granted")
         toast(

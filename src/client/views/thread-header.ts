@@ -1,5 +1,5 @@
 import type { Conversation, Me } from "../../protocol/models";
-import { h, iconButton, svgIcon } from "../dom";
+import { h, iconButton, onClick, svgIcon } from "../dom";
 import { conversationName, others } from "../format";
 import type { SocketState } from "../socket";
 import { conversationAvatar } from "./avatar";
@@ -26,11 +26,11 @@ export class ThreadHeader {
     onMute: (muted: boolean) => void,
   ) {
     const back = iconButton("back", "Back to conversations", { class: "back" });
-    back.addEventListener("click", onBack);
+    onClick(back, onBack);
     const info = iconButton("info", "Conversation details");
-    info.addEventListener("click", () => this.conversation && onInfo(this.conversation));
+    onClick(info, () => this.conversation && onInfo(this.conversation));
     this.mute = iconButton("bell", "Mute notifications", { class: "mute", "aria-pressed": "false" });
-    this.mute.addEventListener("click", () => this.conversation && onMute(!this.conversation.muted));
+    onClick(this.mute, () => this.conversation && onMute(!this.conversation.muted));
     this.el = h(
       "header",
       { class: "thread-header" },

@@ -11,18 +11,18 @@ export class TypingIndicator {
   constructor(private readonly nameOf: (userId: string) => string) {}
 
   set(userId: string, active: boolean): void {
-    window.clearTimeout(this.typing.get(userId));
+    clearTimeout(this.typing.get(userId));
     if (active)
       this.typing.set(
         userId,
-        window.setTimeout(() => this.set(userId, false), TYPING_TTL_MS),
+        setTimeout(() => this.set(userId, false), TYPING_TTL_MS),
       );
     else if (!this.typing.delete(userId)) return;
     this.render();
   }
 
   clear(): void {
-    for (const timer of this.typing.values()) window.clearTimeout(timer);
+    for (const timer of this.typing.values()) clearTimeout(timer);
     this.typing.clear();
     this.render();
   }
