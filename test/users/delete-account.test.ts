@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Conversation, Message, User } from "../../src/protocol/models";
@@ -162,6 +163,34 @@ describe("DELETE /api/me", () => {
       body: { userIds: [ada.user.id] },
     });
     expect(add.status).toBe(422);
+  });
+
+  it("keeps Deleted user in the rooms whatever profile change of before reaches them later", async () => {
+    const [ada, bob] = await Promise.all([registerUser("Ada", "Renames"), registerUser("Bob", "Stays")]);
+    const { conversation } = await startConversation(ada.token, [bob.user.id], { body: "hi" });
+    const shown = async () =>
+      (
+        await api<Conversation>("GET", `/api/conversations/${conversation.id}`, { token: bob.token })
+      ).body.participants.find((p) => p.id === ada.user.id);
+    // A change the inbox may not have passed on yet when the deletion comes.
+    expect((await api("PATCH", "/api/me", { token: ada.token, body: { firstName: "Renamed" } })).status).toBe(
+      200,
+    );
+    expect((await deleteMe(ada.token, { password: ada.password })).status).toBe(204);
+    expect(await shown()).toEqual({ id: ada.user.id, ...DELETED });
+
+    // Whatever the inbox's alarm still had to do, and a numbered push of the old profile arriving
+    // late: the room keeps "Deleted user".
+    await runDurableObjectAlarm(env.USER_INBOX.getByName(ada.user.id));
+    await env.CONVERSATION_ROOM.getByName(conversation.id).updateProfile(
+      { id: ada.user.id, firstName: "Renamed", lastName: "Renames", avatarUrl: null },
+      Date.now(),
+    );
+    expect(await shown()).toEqual({ id: ada.user.id, ...DELETED });
+    // A change reported after the deletion is not passed on either.
+    await env.USER_INBOX.getByName(ada.user.id).profileChanged();
+    await runDurableObjectAlarm(env.USER_INBOX.getByName(ada.user.id));
+    expect(await shown()).toEqual({ id: ada.user.id, ...DELETED });
   });
 
   it("changes nothing for a wrong or missing password", async () => {
