@@ -13,7 +13,13 @@ function peer(userId: string, batch: boolean) {
   server.accept();
   const frames: unknown[] = [];
   client.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data))));
-  const attachment: SocketAttachment = { chat: 1, userId, tokenExp: Number.MAX_SAFE_INTEGER, batch, openedAt: 0 };
+  const attachment: SocketAttachment = {
+    chat: 1,
+    userId,
+    tokenExp: Number.MAX_SAFE_INTEGER,
+    batch,
+    openedAt: 0,
+  };
   return { server, client, attachment, frames };
 }
 

@@ -16,7 +16,13 @@ function peer(userId: string, batch = true) {
   server.accept();
   const frames: unknown[] = [];
   client.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data))));
-  const attachment: SocketAttachment = { chat: 1, userId, tokenExp: Number.MAX_SAFE_INTEGER, batch, openedAt: 0 };
+  const attachment: SocketAttachment = {
+    chat: 1,
+    userId,
+    tokenExp: Number.MAX_SAFE_INTEGER,
+    batch,
+    openedAt: 0,
+  };
   /** Every event received, array frames flattened. */
   const events = () => frames.flatMap((f) => (Array.isArray(f) ? f : [f]));
   return { server, attachment, frames, events };
