@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { decodeJwt } from "jose";
-import { externalAuthFrom, limitsFrom } from "../config";
+import { limitsFrom } from "../config";
+import { externalAuthFrom } from "./external-settings";
 import { openDb } from "../db/client";
 import { toUser } from "../db/users";
 import type { AppEnv } from "../env";

@@ -1,6 +1,7 @@
 import type { JWTPayload } from "jose";
 import * as z from "zod";
-import type { ClaimMap, Limits } from "../config";
+import type { Limits } from "../config";
+import type { ClaimMap } from "./external-settings";
 import { LABEL_RULES } from "../protocol/text";
 
 /**

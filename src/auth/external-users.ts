@@ -1,5 +1,6 @@
 import type { JWTPayload } from "jose";
-import type { ExternalAuthSettings, Limits } from "../config";
+import type { Limits } from "../config";
+import type { ExternalAuthSettings } from "./external-settings";
 import { releaseExternalId } from "../db/accounts";
 import type { Db } from "../db/client";
 import type { UserRow } from "../db/schema";

@@ -1,5 +1,6 @@
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, errors, jwtVerify } from "jose";
-import type { ExternalAuthSettings, Limits } from "../config";
+import type { Limits } from "../config";
+import type { ExternalAuthSettings } from "./external-settings";
 import { ApiError } from "../errors";
 
 /**
