@@ -106,25 +106,27 @@ export async function updateUser(
   patch: Partial<Pick<UserRow, "firstName" | "lastName" | "avatarUrl" | "email" | "claimsHash">>,
 ): Promise<UserRow | undefined> {
   if (Object.keys(patch).length === 0) return findUserById(db, id);
+  // A deleted account stays "Deleted user": a change racing its deletion finds no user.
+  const live = and(eq(users.id, id), isNull(users.deletedAt));
   const { firstName, lastName } = patch;
   if (firstName === undefined && lastName === undefined)
-    return db.update(users).set(patch).where(eq(users.id, id)).returning().get();
+    return db.update(users).set(patch).where(live).returning().get();
   if (firstName !== undefined && lastName !== undefined)
     return db
       .update(users)
       .set({ ...patch, ...nameKeys(firstName, lastName) })
-      .where(eq(users.id, id))
+      .where(live)
       .returning()
       .get();
   for (let attempt = 0; attempt < NAME_UPDATE_ATTEMPTS; attempt++) {
     const current = await findUserById(db, id);
-    if (!current) return undefined;
+    if (!current || current.deletedAt !== null) return undefined;
     const kept =
       firstName === undefined ? eq(users.firstName, current.firstName) : eq(users.lastName, current.lastName);
     const updated = await db
       .update(users)
       .set({ ...patch, ...nameKeys(firstName ?? current.firstName, lastName ?? current.lastName) })
-      .where(and(eq(users.id, id), kept))
+      .where(and(live, kept))
       .returning()
       .get();
     if (updated) return updated;

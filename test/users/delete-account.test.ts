@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Conversation, Message, User } from "../../src/protocol/models";
 import type { HistoryPage } from "../../src/protocol/responses";
+import { openDb } from "../../src/db/client";
+import { findUserById, updateUser } from "../../src/db/users";
 import { api, registerUser, sendMessage, startConversation } from "../helpers/api";
 import { d1MessageRows } from "../helpers/d1";
 import { type IdpKey, TestIdp, idpToken, newKey, newSub } from "../helpers/idp";
@@ -191,6 +193,18 @@ describe("DELETE /api/me", () => {
     await env.USER_INBOX.getByName(ada.user.id).profileChanged();
     await runDurableObjectAlarm(env.USER_INBOX.getByName(ada.user.id));
     expect(await shown()).toEqual({ id: ada.user.id, ...DELETED });
+  });
+
+  it("lets no profile change racing the deletion give the directory's row its name back", async () => {
+    const ada = await registerUser("Ada", "Racing");
+    expect((await deleteMe(ada.token, { password: ada.password })).status).toBe(204);
+    // What a PATCH /api/me or a provider's claims that passed the token check just before do next.
+    const db = openDb(env.DB);
+    expect(await updateUser(db, ada.user.id, { firstName: "Back" })).toBeUndefined();
+    expect(await updateUser(db, ada.user.id, { firstName: "Back", lastName: "Again" })).toBeUndefined();
+    expect(await updateUser(db, ada.user.id, { avatarUrl: "https://example.com/me.png" })).toBeUndefined();
+    const row = await findUserById(db, ada.user.id);
+    expect(row).toMatchObject({ ...DELETED, email: null, deletedAt: expect.any(String) });
   });
 
   it("changes nothing for a wrong or missing password", async () => {
