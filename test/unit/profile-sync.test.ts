@@ -117,4 +117,60 @@ describe("profile sync from the user's inbox", () => {
       expect(dir.pushes.map((p) => p.id)).toEqual(dir.ids);
     });
   });
+  it("tries a room that refused the profile again after INBOX_RETRY_MS, until it takes it", async () => {
+    await withStorage(async (storage) => {
+      const dir = fakeDirectory(4);
+      const clock = manualClock();
+      const { alarm, fire } = fakeAlarm();
+      let refusals = 2;
+      const source: ProfileSource = {
+        ...dir.source,
+        push: async (id, user, version) => {
+          if (id === "c_002" && refusals-- > 0) throw new Error("room restarting");
+          await dir.source.push(id, user, version);
+        },
+      };
+      const sync = new ProfileSync(storage.kv, source, alarm, { batch: 3, retryMs: 1000 }, "u_1", clock.now);
+      await sync.changed();
+      const wakeUps: number[] = [];
+      for (let at = fire(); at !== null; at = fire()) {
+        wakeUps.push(at - clock.now());
+        await sync.run();
+      }
+      expect(dir.pushes.map((p) => p.id).sort()).toEqual(dir.ids);
+      expect(refusals).toBe(-1);
+      // The walk's two runs at once, then each retry of the refusing room after the pause.
+      expect(wakeUps).toEqual([0, 0, 1000, 1000]);
+    });
+  });
+
+  it("leaves a room that keeps refusing after a few passes: the alarm stops", async () => {
+    await withStorage(async (storage) => {
+      const dir = fakeDirectory(2);
+      const clock = manualClock();
+      const { alarm, fire } = fakeAlarm();
+      let tries = 0;
+      const source: ProfileSource = {
+        ...dir.source,
+        push: async (id, user, version) => {
+          if (id === "c_001") {
+            tries++;
+            throw new Error("room broken");
+          }
+          await dir.source.push(id, user, version);
+        },
+      };
+      const sync = new ProfileSync(storage.kv, source, alarm, { batch: 5, retryMs: 1000 }, "u_1", clock.now);
+      await sync.changed();
+      let runs = 0;
+      while (fire() !== null && runs < 50) {
+        runs++;
+        await sync.run();
+      }
+      expect(dir.pushes.map((p) => p.id)).toEqual(["c_000"]);
+      expect(tries).toBeGreaterThan(1);
+      expect(runs).toBeLessThan(50);
+      expect(fire()).toBeNull();
+    });
+  });
 });

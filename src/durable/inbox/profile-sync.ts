@@ -18,9 +18,12 @@ export interface ProfileSource {
 export interface ProfileSyncSettings {
   /** PROFILE_SYNC_BATCH: rooms told per run of the alarm. */
   batch: number;
-  /** INBOX_RETRY_MS: how long after a failed read of the directory the alarm tries again. */
+  /** INBOX_RETRY_MS: how long after a failed step (the directory, a room) the alarm tries again. */
   retryMs: number;
 }
+
+/** Passes over the rooms that refused a profile before they are left to the next change. */
+const MAX_ROOM_RETRIES = 5;
 
 /** A change is waiting to be read from the directory (set by every change, cleared when read). */
 const DIRTY = "profile-sync:dirty";
@@ -32,7 +35,14 @@ const JOB = "profile-sync:job";
 interface Job {
   user: User;
   version: number;
-  cursor: string;
+  /** The last room told while walking the directory's list; null once the list is done. */
+  cursor: string | null;
+  /** Rooms that refused this profile in the walk or pass under way (a room failing, restarting). */
+  failed?: string[];
+  /** Rooms still to try in the retry pass under way. */
+  pending?: string[];
+  /** Retry passes started so far. */
+  retries?: number;
 }
 
 /**
@@ -74,32 +84,55 @@ export class ProfileSync {
     if (this.kv.get(DIRTY) === true && !(await this.start())) return;
     const job = this.kv.get<Job>(JOB);
     if (!job) return;
+    const walking = job.cursor !== null;
     let ids: string[];
-    try {
-      ids = await this.source.rooms(job.cursor, this.settings.batch);
-    } catch (err) {
-      await this.retry("rooms", err);
-      return;
+    let pending = job.pending ?? [];
+    if (job.cursor !== null) {
+      try {
+        ids = await this.source.rooms(job.cursor, this.settings.batch);
+      } catch (err) {
+        await this.retry("rooms", err);
+        return;
+      }
+    } else {
+      ids = pending.slice(0, this.settings.batch);
+      pending = pending.slice(ids.length);
     }
     const results = await Promise.allSettled(ids.map((id) => this.source.push(id, job.user, job.version)));
-    const failed = results.filter((r) => r.status === "rejected");
-    // A room that did not take it keeps the older profile until the next change reaches it.
-    if (failed.length > 0) {
+    const refused = ids.filter((_, i) => results[i]?.status === "rejected");
+    if (refused.length > 0) {
+      const first = results.find((r) => r.status === "rejected");
       log("warn", "profile_sync_failed", {
         userId: this.ownerId,
-        rooms: failed.length,
-        ...describeError(failed[0]?.reason),
+        rooms: refused.length,
+        retries: job.retries ?? 0,
+        ...describeError(first?.status === "rejected" ? first.reason : undefined),
       });
     }
-    // A newer change arrived meanwhile: the next run starts over with it.
+    // A newer change arrived meanwhile: the next run starts over with it (every room hears it).
     if (this.kv.get(DIRTY) === true) {
       await this.alarm.request(this.now());
-    } else if (ids.length < this.settings.batch) {
-      this.kv.delete(JOB);
-    } else {
-      this.kv.put(JOB, { ...job, cursor: ids.at(-1) ?? job.cursor } satisfies Job);
-      await this.alarm.request(this.now());
+      return;
     }
+    const failed = [...(job.failed ?? []), ...refused];
+    const more = walking ? ids.length === this.settings.batch : pending.length > 0;
+    if (more) {
+      const cursor = walking ? (ids.at(-1) ?? job.cursor) : null;
+      this.kv.put(JOB, { ...job, cursor, failed, pending } satisfies Job);
+      await this.alarm.request(this.now());
+      return;
+    }
+    // The walk (or a retry pass) is done. Rooms that refused are tried again after a pause, a few
+    // passes at most: one that still refuses keeps the older profile until the next change.
+    const retries = (job.retries ?? 0) + 1;
+    if (failed.length === 0 || retries > MAX_ROOM_RETRIES) {
+      if (failed.length > 0)
+        log("warn", "profile_sync_abandoned", { userId: this.ownerId, rooms: failed.length });
+      this.kv.delete(JOB);
+      return;
+    }
+    this.kv.put(JOB, { ...job, cursor: null, failed: [], pending: failed, retries } satisfies Job);
+    await this.alarm.request(this.now() + this.settings.retryMs);
   }
 
   /** Reads the profile and starts a walk with it; false when there is nothing to walk now. */
