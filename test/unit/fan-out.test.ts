@@ -2,30 +2,10 @@ import { describe, expect, it } from "vitest";
 import { type Audience, fanOutGroup } from "../../src/durable/room/fan-out";
 import type { CommittedGroup, CommittedSend } from "../../src/durable/room/group-commit";
 import type { StoredMessage } from "../../src/durable/room/storage";
-import type { SocketAttachment } from "../../src/durable/sockets";
 import { messageView } from "../../src/views";
-import { person } from "./support";
+import { person, socketPeer, type SocketPeer } from "./support";
 
-/** A real socket pair: the room's end goes in the audience, the test reads the client's end. */
-function peer(userId: string, batch: boolean) {
-  const { 0: client, 1: server } = new WebSocketPair();
-  client.accept();
-  server.accept();
-  const frames: unknown[] = [];
-  client.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data))));
-  const attachment: SocketAttachment = {
-    chat: 1,
-    userId,
-    tokenExp: Number.MAX_SAFE_INTEGER,
-    batch,
-    openedAt: 0,
-  };
-  return { server, client, attachment, frames };
-}
-
-type Peer = ReturnType<typeof peer>;
-
-function audienceOf(peers: Peer[], dropped: WebSocket[] = []): Audience {
+function audienceOf(peers: SocketPeer[], dropped: WebSocket[] = []): Audience {
   return {
     each(send) {
       for (const p of peers) if (!send(p.server, p.attachment)) dropped.push(p.server);
@@ -62,8 +42,8 @@ function group(sends: CommittedSend[]): CommittedGroup {
 
 describe("fan-out of a committed group", () => {
   it("gives batch sockets the whole group in one array frame, other sockets one frame per event", async () => {
-    const plain = peer("u_bob", false);
-    const batched = peer("u_bob", true);
+    const plain = socketPeer("u_bob", false);
+    const batched = socketPeer("u_bob", true);
     const g = group(
       [1, 2, 3].map((i) => ({
         message: stored("u_ann", `m${i}`, `c${i}`),
@@ -80,9 +60,9 @@ describe("fan-out of a committed group", () => {
   });
 
   it("gives the sending socket its acks in place of its messages, in order, and others the messages", async () => {
-    const sender = peer("u_ann", true);
-    const otherTab = peer("u_ann", true);
-    const bob = peer("u_bob", false);
+    const sender = socketPeer("u_ann", true);
+    const otherTab = socketPeer("u_ann", true);
+    const bob = socketPeer("u_bob", false);
     const mine = stored("u_ann", "mine", "a1");
     const rest = stored("u_bob", "via rest", null);
     const g = group([
@@ -110,8 +90,8 @@ describe("fan-out of a committed group", () => {
   });
 
   it("answers a clientId resend with an ack only: nobody else hears it again", async () => {
-    const sender = peer("u_ann", true);
-    const bob = peer("u_bob", true);
+    const sender = socketPeer("u_ann", true);
+    const bob = socketPeer("u_bob", true);
     const original = stored("u_ann", "once", "dup");
     fanOutGroup(
       audienceOf([sender, bob]),
@@ -125,8 +105,8 @@ describe("fan-out of a committed group", () => {
   });
 
   it("reports a socket whose send fails, and still serves the others", async () => {
-    const gone = peer("u_bob", false);
-    const alive = peer("u_cy", false);
+    const gone = socketPeer("u_bob", false);
+    const alive = socketPeer("u_cy", false);
     gone.server.close(1000, "gone");
     const dropped: WebSocket[] = [];
     fanOutGroup(
@@ -140,7 +120,7 @@ describe("fan-out of a committed group", () => {
   });
 
   it("sends nothing for an empty group", async () => {
-    const bob = peer("u_bob", true);
+    const bob = socketPeer("u_bob", true);
     fanOutGroup(audienceOf([bob]), group([]), view);
     await settle();
     expect(bob.frames).toEqual([]);

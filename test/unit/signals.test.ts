@@ -5,32 +5,11 @@ import { type SignalSockets, Signals } from "../../src/durable/room/signals";
 import type { RoomState } from "../../src/durable/room/state";
 import type { RoomStorage } from "../../src/durable/room/storage";
 import { TypingThrottle } from "../../src/durable/room/throttles";
-import type { SocketAttachment } from "../../src/durable/sockets";
 import type { ReadPosition } from "../../src/protocol/models";
-import { person, roomWith, withStorage } from "./support";
-
-/** A real socket pair: the room's end is in the audience, the test reads the client's end. */
-function peer(userId: string, batch = true) {
-  const { 0: client, 1: server } = new WebSocketPair();
-  client.accept();
-  server.accept();
-  const frames: unknown[] = [];
-  client.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data))));
-  const attachment: SocketAttachment = {
-    chat: 1,
-    userId,
-    tokenExp: Number.MAX_SAFE_INTEGER,
-    batch,
-    openedAt: 0,
-  };
-  /** Every event received, array frames flattened. */
-  const events = () => frames.flatMap((f) => (Array.isArray(f) ? f : [f]));
-  return { server, attachment, frames, events };
-}
-type Peer = ReturnType<typeof peer>;
+import { person, roomWith, socketPeer, type SocketPeer, withStorage } from "./support";
 
 /** The room's sockets: the test opens and closes them (presence is counted per user). */
-function socketsOf(peers: Peer[]): SignalSockets & { open: Peer[] } {
+function socketsOf(peers: SocketPeer[]): SignalSockets & { open: SocketPeer[] } {
   const open = [...peers];
   return {
     open,
@@ -50,7 +29,7 @@ const bob = person("u_bob", "Bob");
 const cat = person("u_cat", "Cat");
 
 /** Signals over a real room storage, with a hand-driven window and counters of what it caused. */
-function setup(storage: DurableObjectStorage, peers: Peer[], members = [ann, bob, cat]) {
+function setup(storage: DurableObjectStorage, peers: SocketPeer[], members = [ann, bob, cat]) {
   const { store, state } = roomWith(storage, members);
   const windows: (() => void)[] = [];
   const writes: ReadPosition[][] = [];
@@ -101,7 +80,7 @@ const member = (state: RoomState, id: string) => state.requireMember(id);
 describe("signals: read receipts", () => {
   it("turns N receipts within a window into one frame per socket, one write, one flush and one notice", async () => {
     await withStorage(async (storage) => {
-      const watchers = [peer(ann.id), peer(ann.id, false), peer(cat.id)];
+      const watchers = [socketPeer(ann.id), socketPeer(ann.id, false), socketPeer(cat.id)];
       const { store, state, signals, windows, writes, stored, endWindow } = setup(storage, watchers);
       withMessages(store, state, 30);
       for (let seq = 1; seq <= 30; seq++) signals.read(member(state, bob.id), seq);
@@ -121,7 +100,7 @@ describe("signals: read receipts", () => {
         { userId: bob.id, lastReadSeq: 30 },
         { userId: cat.id, lastReadSeq: 12 },
       ]);
-      const [batched, plain, catSocket] = watchers as [Peer, Peer, Peer];
+      const [batched, plain, catSocket] = watchers as [SocketPeer, SocketPeer, SocketPeer];
       const expected = [
         { type: "read", userId: bob.id, seq: 30 },
         { type: "read", userId: cat.id, seq: 12 },
@@ -134,7 +113,7 @@ describe("signals: read receipts", () => {
 
   it("lets the latest position win and never tells one that goes backwards", async () => {
     await withStorage(async (storage) => {
-      const watcher = peer(ann.id);
+      const watcher = socketPeer(ann.id);
       const { store, state, signals, windows, writes, endWindow } = setup(storage, [watcher]);
       withMessages(store, state, 10);
       const reader = member(state, bob.id);
@@ -155,7 +134,7 @@ describe("signals: read receipts", () => {
 
   it("moves a sender's position to their own message, stored with the window and told to nobody", async () => {
     await withStorage(async (storage) => {
-      const watcher = peer(cat.id);
+      const watcher = socketPeer(cat.id);
       const { store, state, signals, writes, endWindow } = setup(storage, [watcher]);
       withMessages(store, state, 3);
       signals.sent(ann.id, 1);
@@ -177,7 +156,7 @@ describe("signals: read receipts", () => {
 
   it("keeps a position not stored yet when membership changes reload the members", async () => {
     await withStorage(async (storage) => {
-      const watcher = peer(ann.id);
+      const watcher = socketPeer(ann.id);
       const { store, state, signals, writes, endWindow } = setup(storage, [watcher]);
       withMessages(store, state, 8);
       signals.read(member(state, bob.id), 8);
@@ -192,7 +171,7 @@ describe("signals: read receipts", () => {
 
   it("costs nothing for a receipt that moves nothing: no window, no write, no frame", async () => {
     await withStorage(async (storage) => {
-      const watcher = peer(ann.id);
+      const watcher = socketPeer(ann.id);
       const { store, state, signals, windows, writes, stored } = setup(storage, [watcher]);
       withMessages(store, state, 3);
       const reader = member(state, bob.id);
@@ -215,9 +194,9 @@ describe("signals: typing and presence", () => {
   it("sends the typing changes of a window in one frame, never to the typer, and drops a start undone in it", async () => {
     await withStorage(async (storage) => {
       // Sockets are made inside the object's context: the room sends on them from there.
-      const annTab = peer(ann.id);
-      const bobTab = peer(bob.id);
-      const catPlain = peer(cat.id, false);
+      const annTab = socketPeer(ann.id);
+      const bobTab = socketPeer(bob.id);
+      const catPlain = socketPeer(cat.id, false);
       const { signals, windows, endWindow } = setup(storage, [annTab, bobTab, catPlain]);
       signals.typing(ann.id, true);
       signals.typing(bob.id, true);
@@ -246,15 +225,15 @@ describe("signals: typing and presence", () => {
 
   it("coalesces tabs opening and closing: one frame per window, only real changes, O(1) per tab", async () => {
     await withStorage(async (storage) => {
-      const watcher = peer(ann.id);
+      const watcher = socketPeer(ann.id);
       const { signals, sockets, windows, endWindow } = setup(storage, [watcher]);
       // Bob opens three tabs, Cat opens one and closes it again, all within one window.
-      const bobTabs = [peer(bob.id), peer(bob.id), peer(bob.id)];
+      const bobTabs = [socketPeer(bob.id), socketPeer(bob.id), socketPeer(bob.id)];
       for (const tab of bobTabs) {
         sockets.open.push(tab);
         signals.arrived(bob.id);
       }
-      const catTab = peer(cat.id);
+      const catTab = socketPeer(cat.id);
       sockets.open.push(catTab);
       signals.arrived(cat.id);
       sockets.open.splice(sockets.open.indexOf(catTab), 1);
@@ -270,7 +249,7 @@ describe("signals: typing and presence", () => {
         signals.departed(tab.attachment);
       }
       expect(windows).toHaveLength(0);
-      sockets.open.splice(sockets.open.indexOf(bobTabs[2] as Peer), 1);
+      sockets.open.splice(sockets.open.indexOf(bobTabs[2] as SocketPeer), 1);
       signals.departed(bobTabs[2]?.attachment);
       endWindow();
       await settle();

@@ -6,6 +6,7 @@ import { Membership } from "../../src/durable/room/membership";
 import { RoomState } from "../../src/durable/room/state";
 import { RoomStorage } from "../../src/durable/room/storage";
 import { newId } from "../../src/ids";
+import type { SocketAttachment } from "../../src/durable/sockets";
 import type { User } from "../../src/protocol/models";
 
 /**
@@ -66,3 +67,26 @@ export function manualClock(start = 1_700_000_000_000): { now: () => number; adv
   let t = start;
   return { now: () => t, advance: (ms) => (t += ms) };
 }
+
+/**
+ * A real socket pair for one user: the room's end (`server`, with its attachment) goes in whatever
+ * the module under test sends to; the test reads the client's end (`frames`, `events` with array
+ * frames flattened). Delivery between the ends is asynchronous.
+ */
+export function socketPeer(userId: string, batch = true) {
+  const { 0: client, 1: server } = new WebSocketPair();
+  client.accept();
+  server.accept();
+  const frames: unknown[] = [];
+  client.addEventListener("message", (e) => frames.push(JSON.parse(String(e.data))));
+  const attachment: SocketAttachment = {
+    chat: 1,
+    userId,
+    tokenExp: Number.MAX_SAFE_INTEGER,
+    batch,
+    openedAt: 0,
+  };
+  const events = () => frames.flatMap((f) => (Array.isArray(f) ? f : [f]));
+  return { server, client, attachment, frames, events };
+}
+export type SocketPeer = ReturnType<typeof socketPeer>;
