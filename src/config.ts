@@ -28,6 +28,8 @@ export interface Limits {
   userBudgets: BudgetSettings;
   /** Message tokens a room takes from a user's budget at once, and how long it may use them. */
   budgetLeaseMessages: number;
+  /** The most a room asks for at once for a sender who uses leases up (BUDGET_LEASE_MESSAGES_MAX). */
+  budgetLeaseMessagesMax: number;
   budgetLeaseMs: number;
   /** Rooms a profile change is passed to per run of the user's inbox alarm (inbox/profile-sync.ts). */
   profileSyncBatch: number;
@@ -135,6 +137,7 @@ type Vars = Pick<
   | "USER_PROFILE_UPDATES_PER_HOUR"
   | "PROFILE_SYNC_BATCH"
   | "BUDGET_LEASE_MESSAGES"
+  | "BUDGET_LEASE_MESSAGES_MAX"
   | "BUDGET_LEASE_SECONDS"
   | "TYPING_THROTTLE_MS"
   | "RECEIPT_WINDOW_MS"
@@ -237,6 +240,7 @@ export function limitsFrom(env: Vars): Limits {
       profileUpdates: { capacity: int(env.USER_PROFILE_UPDATES_PER_HOUR, 20, 1), windowMs: HOUR },
     },
     budgetLeaseMessages: int(env.BUDGET_LEASE_MESSAGES, 10, 1),
+    budgetLeaseMessagesMax: int(env.BUDGET_LEASE_MESSAGES_MAX, 160, 1),
     budgetLeaseMs: int(env.BUDGET_LEASE_SECONDS, 10, 1) * 1000,
     profileSyncBatch: int(env.PROFILE_SYNC_BATCH, 50, 1),
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),

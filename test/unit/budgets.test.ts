@@ -85,10 +85,13 @@ describe("per-user budgets", () => {
 /** A stand-in for the user's object: hands out these grants in turn and records what was asked. */
 function leaser(grants: LeaseGrant[]) {
   const calls: number[] = [];
+  const asked: number[] = [];
   return {
     calls,
-    lease: async (_userId: string, request: { needBytes: number }) => {
+    asked,
+    lease: async (_userId: string, request: { messages: number; needBytes: number }) => {
       calls.push(request.needBytes);
+      asked.push(request.messages);
       const grant = grants.shift();
       if (!grant) throw new Error("no grant left");
       return grant;
@@ -98,8 +101,8 @@ function leaser(grants: LeaseGrant[]) {
 
 describe("a room's allowance", () => {
   it("asks the user's object once per lease, not once per message", async () => {
-    const fake = leaser([{ ok: true, messages: 3, bytes: 100 }]);
-    const allowances = new Allowances(fake.lease, { messages: 3, bytes: 100, ms: 10_000 });
+    const fake = leaser([{ ok: true, messages: 7, bytes: 100 }]);
+    const allowances = new Allowances(fake.lease, { messages: 7, bytes: 100, ms: 10_000 });
     const first = allowances.spend("u_ann", "hello");
     expect(first).not.toBeNull();
     await first;
@@ -145,5 +148,69 @@ describe("a room's allowance", () => {
     expect(again).not.toBeNull();
     await again;
     expect(fake.calls).toHaveLength(2);
+  });
+
+  it("asks a fast sender for twice as many, then for the next lease before this one runs out, without making sends wait", async () => {
+    const fake = leaser([
+      { ok: true, messages: 2, bytes: 1000 },
+      { ok: true, messages: 4, bytes: 1000 },
+      { ok: true, messages: 8, bytes: 1000 },
+      { ok: true, messages: 8, bytes: 1000 },
+    ]);
+    const allowances = new Allowances(fake.lease, { messages: 2, maxMessages: 8, bytes: 100, ms: 10_000 });
+    await allowances.spend("u_ann", "a"); // 1 left
+    expect(allowances.spend("u_ann", "b")).toBeNull(); // none left; nothing asked for in advance yet
+    expect(fake.asked).toEqual([2]);
+    await allowances.spend("u_ann", "c"); // a lease used up: twice as many; 3 left
+    expect(allowances.spend("u_ann", "d")).toBeNull(); // 2 left: half of 4 spent, the next is asked for
+    expect(fake.asked).toEqual([2, 4, 8]);
+    // Paid from what is left while the next lease is on its way.
+    expect(allowances.spend("u_ann", "e")).toBeNull();
+    await Promise.resolve();
+    await Promise.resolve();
+    // 1 + 8 tokens now: five more are paid at once, and the fifth (4 left of an ask of 8) asks again.
+    for (const body of ["f", "g", "h", "i"]) expect(allowances.spend("u_ann", body)).toBeNull();
+    expect(fake.asked).toEqual([2, 4, 8]);
+    expect(allowances.spend("u_ann", "j")).toBeNull();
+    expect(fake.asked).toEqual([2, 4, 8, 8]); // twice 8 is over the most
+  });
+
+  it("refuses the next message that finds the lease spent when a background ask was refused", async () => {
+    const fake = leaser([
+      { ok: true, messages: 1, bytes: 100 },
+      { ok: true, messages: 2, bytes: 100 },
+      { ok: false, retryAfterSeconds: 5 },
+      { ok: false, retryAfterSeconds: 5 },
+    ]);
+    const allowances = new Allowances(fake.lease, { messages: 1, maxMessages: 4, bytes: 100, ms: 10_000 });
+    await allowances.spend("u_ann", "a");
+    await allowances.spend("u_ann", "b"); // 1 left of an ask of 2
+    expect(allowances.spend("u_ann", "c")).toBeNull(); // the last token; the background ask is refused
+    await expect(allowances.spend("u_ann", "d")).rejects.toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: 5,
+    });
+    expect(fake.asked).toEqual([1, 2, 4, 4]);
+  });
+
+  it("asks for the first size again once a lease has expired", async () => {
+    const clock = manualClock();
+    const fake = leaser([
+      { ok: true, messages: 2, bytes: 100 },
+      { ok: true, messages: 4, bytes: 100 },
+      { ok: true, messages: 2, bytes: 100 },
+    ]);
+    const allowances = new Allowances(
+      fake.lease,
+      { messages: 2, maxMessages: 16, bytes: 100, ms: 10_000 },
+      clock.now,
+    );
+    await allowances.spend("u_ann", "a");
+    expect(allowances.spend("u_ann", "b")).toBeNull();
+    await allowances.spend("u_ann", "c");
+    expect(fake.asked).toEqual([2, 4]);
+    clock.advance(10_000);
+    await allowances.spend("u_ann", "d");
+    expect(fake.asked).toEqual([2, 4, 2]);
   });
 });

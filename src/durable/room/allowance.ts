@@ -7,9 +7,11 @@ import type { LeaseGrant, LeaseRequest } from "../inbox/budgets";
 export type Leaser = (userId: string, request: LeaseRequest) => Promise<LeaseGrant>;
 
 export interface AllowanceSettings {
-  /** Message tokens asked for at once (BUDGET_LEASE_MESSAGES). */
+  /** Message tokens asked for at once at first (BUDGET_LEASE_MESSAGES). */
   messages: number;
-  /** Bytes asked for at once: the messages' share of the bytes budget. */
+  /** The most asked for at once by a room whose sender uses leases up (BUDGET_LEASE_MESSAGES_MAX). */
+  maxMessages?: number;
+  /** Bytes asked for with `messages`: the messages' share of the bytes budget (scaled with the ask). */
   bytes: number;
   /** How long a lease may be used (BUDGET_LEASE_SECONDS). */
   ms: number;
@@ -19,26 +21,38 @@ interface Lease {
   messages: number;
   bytes: number;
   expiresAt: number;
+  /** Messages asked for by the last request: the next one asks for twice as many, up to the most. */
+  asked: number;
 }
 
 /**
  * The room's side of the per-user budgets (inbox/budgets.ts). Asking the user's object for every
  * message would put an RPC on the hot path; instead the room takes a lease, a batch of tokens,
- * spends it locally and asks again when it runs out. A lease expires after a short time, so tokens
- * a room holds cannot pile up across many rooms and be spent later in one burst; what a room does
- * not use is lost, which only errs on the strict side.
+ * spends it locally and asks again before it runs out. A lease expires after a short time, so
+ * tokens a room holds cannot pile up across many rooms and be spent later in one burst; what a room
+ * does not use is lost, which only errs on the strict side.
  *
- * A user's sends stay in order: while a lease is being asked for, their later frames wait behind it.
+ * A sender who uses a lease up before it expires is sending fast: the next ask is for twice as many
+ * tokens, up to `maxMessages`, and from then on the room asks for the next lease in the background
+ * once half of one is spent (their sends go on paying from what is left, so a busy sender does not
+ * wait for the user's object and group commits stay whole). A lease that expires takes the ask back
+ * to `messages`.
+ *
+ * A user's sends stay in order: while a lease is being waited for, their later frames wait behind it.
  */
 export class Allowances {
   private readonly leases = new Map<string, Lease>();
   private readonly waiting = new Map<string, Promise<void>>();
+  private readonly prefetching = new Map<string, Promise<void>>();
+  private readonly maxMessages: number;
 
   constructor(
     private readonly leaser: Leaser,
     private readonly settings: AllowanceSettings,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.maxMessages = Math.max(settings.messages, settings.maxMessages ?? settings.messages);
+  }
 
   /**
    * Spends one message (its body's trimmed UTF-8 bytes) from the user's budget: null when paid from
@@ -47,10 +61,16 @@ export class Allowances {
   spend(userId: string, body: string): Promise<void> | null {
     const bytes = utf8Length(body.trim());
     const before = this.waiting.get(userId);
-    if (!before && this.takeLocal(userId, bytes)) return null;
+    if (!before && this.takeLocal(userId, bytes)) {
+      this.prefetchIfLow(userId);
+      return null;
+    }
     const turn = (before ?? Promise.resolve()).then(async () => {
       try {
-        if (!this.takeLocal(userId, bytes)) await this.refill(userId, bytes);
+        // A lease already on its way may be enough: asking again would take tokens twice.
+        const inFlight = this.prefetching.get(userId);
+        if (inFlight) await inFlight;
+        if (!this.takeLocal(userId, bytes)) await this.refill(userId, bytes, true);
       } finally {
         // Before the spender resumes: once paid, the user's next message is paid at once again.
         if (this.waiting.get(userId) === settled) this.waiting.delete(userId);
@@ -74,13 +94,39 @@ export class Allowances {
     return true;
   }
 
-  private async refill(userId: string, bytes: number): Promise<void> {
+  /**
+   * Half of the last ask spent while the lease is good: the next one is asked for now. Only for a
+   * sender who has used up a whole lease already (their ask has grown): a background ask takes
+   * tokens that are lost if the user moves on, so people who send now and then never pay for it.
+   */
+  private prefetchIfLow(userId: string): void {
+    const lease = this.leases.get(userId);
+    if (!lease || lease.asked <= this.settings.messages || lease.messages * 2 > lease.asked) return;
+    if (this.prefetching.has(userId)) return;
+    const done = this.refill(userId, 0, false).finally(() => this.prefetching.delete(userId));
+    this.prefetching.set(userId, done);
+  }
+
+  /** Messages to ask for: twice the last ask while a lease is in use, the first size otherwise. */
+  private nextAsk(userId: string): number {
+    const lease = this.leases.get(userId);
+    if (!lease || lease.expiresAt <= this.now()) return this.settings.messages;
+    return Math.min(this.maxMessages, lease.asked * 2);
+  }
+
+  /**
+   * Asks the user's object for a lease; `needBytes` are the bytes of a message waiting for it.
+   * A refusal throws 429 only to a message that waits (`refuse`); a background ask leaves the
+   * refusal to the next message that finds the lease spent.
+   */
+  private async refill(userId: string, needBytes: number, refuse: boolean): Promise<void> {
+    const asked = this.nextAsk(userId);
     let grant: LeaseGrant;
     try {
       grant = await this.leaser(userId, {
-        messages: this.settings.messages,
-        bytes: this.settings.bytes,
-        needBytes: bytes,
+        messages: asked,
+        bytes: Math.ceil((this.settings.bytes * asked) / this.settings.messages),
+        needBytes,
       });
     } catch (err) {
       // The user's object out of reach must not stop the conversation: the room's own per-user
@@ -89,18 +135,21 @@ export class Allowances {
       return;
     }
     if (!grant.ok) {
+      if (!refuse) return;
       throw new ApiError("rate_limited", "Too many messages; slow down", {
         retryAfterSeconds: grant.retryAfterSeconds,
       });
     }
-    // What is left of an unexpired lease (messages without enough bytes) is added, not lost.
+    // What is left of an unexpired lease is added, not lost; the waiting message is paid from it.
     const now = this.now();
     const old = this.leases.get(userId);
     const left = old && old.expiresAt > now ? old : { messages: 0, bytes: 0 };
+    const paid = refuse ? 1 : 0;
     this.leases.set(userId, {
-      messages: left.messages + grant.messages - 1,
-      bytes: Math.max(0, left.bytes + grant.bytes - bytes),
+      messages: left.messages + grant.messages - paid,
+      bytes: Math.max(0, left.bytes + grant.bytes - needBytes),
       expiresAt: now + this.settings.ms,
+      asked,
     });
   }
 }

@@ -51,6 +51,8 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     (userId, request) => env.USER_INBOX.getByName(userId).leaseMessages(request),
     {
       messages: limits.budgetLeaseMessages,
+      // A tenth of the budget at most: leases a room may lose on expiry stay a small part of it.
+      maxMessages: Math.min(limits.budgetLeaseMessagesMax, Math.floor(messageBudget.capacity / 10)),
       // The lease's share of the bytes budget, as its messages are of the messages budget.
       bytes: Math.ceil((bytesBudget.capacity * limits.budgetLeaseMessages) / messageBudget.capacity),
       ms: limits.budgetLeaseMs,
