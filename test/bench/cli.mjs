@@ -34,6 +34,7 @@ export const HELP = `usage: npm run bench -- [options]
   --out <file>           JSON output (default test/bench/results/bench-<time>.json)
   --cpu-profile          (miniflare only) V8 CPU profile of the Worker isolate over each send phase:
                          <results>/<scenario>.cpuprofile and the top functions printed
+  --cpu-profile-phase <send|connect>  the phase --cpu-profile covers (default send; connect: the sockets opening)
   --search-messages <n>  the search scenario's history: messages seeded into the shard (default 100000)
   --search-repeat <n>    the search scenario: requests per caller and kind of query (default 20)
   --quiet                less progress output`;
@@ -71,6 +72,7 @@ export function parseCli(argv = process.argv.slice(2)) {
         "search-messages": { type: "string", default: "100000" },
         "search-repeat": { type: "string", default: "20" },
         "cpu-profile": { type: "boolean", default: false },
+        "cpu-profile-phase": { type: "string", default: "send" },
         help: { type: "boolean", default: false },
       },
     }));
@@ -116,6 +118,8 @@ export function parseCli(argv = process.argv.slice(2)) {
   if (!["on", "off"].includes(values["floor-batch"])) throw new UsageError("--floor-batch is on or off");
   if (!["miniflare", "wrangler-dev", "start-worker"].includes(values.server))
     throw new UsageError(`unknown --server ${values.server}`);
+  if (!["send", "connect"].includes(values["cpu-profile-phase"]))
+    throw new UsageError("--cpu-profile-phase takes send or connect");
   if (values["cpu-profile"] && values.server !== "miniflare")
     throw new UsageError("--cpu-profile needs --server miniflare");
   if (only.includes("search") && values.server !== "miniflare")
@@ -170,5 +174,6 @@ export function parseCli(argv = process.argv.slice(2)) {
     searchMessages: int("search-messages"),
     searchRepeat: int("search-repeat"),
     cpuProfile: values["cpu-profile"],
+    cpuProfilePhase: values["cpu-profile-phase"],
   };
 }

@@ -122,7 +122,7 @@ async function startTargets() {
     const t1 = performance.now();
     const users = await seedUsers(api, needUsers);
     log(`seeded ${users.length} users in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-    const metrics = settings.server === "miniflare" ? new ServerMetrics(server.url) : null;
+    const metrics = settings.server === "miniflare" ? new ServerMetrics(server.entryUrl) : null;
     out.product = new ProductTarget({ server, api, users, metrics, profilers });
   }
   return out;

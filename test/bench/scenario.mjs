@@ -43,6 +43,8 @@ export async function runScenario({ name, cfg, target, room, settings, attempt, 
     const client0 = process.cpuUsage();
     const t0 = performance.now();
 
+    const profileConnect = profilers.length > 0 && settings.cpuProfilePhase === "connect";
+    if (profileConnect) for (const p of profilers) await p.start();
     // Connect every socket and wait for `ready` on each.
     const perThread = Math.max(1, Math.ceil(settings.connectConcurrency / threadCount));
     const connected = await Promise.all(
@@ -59,6 +61,14 @@ export async function runScenario({ name, cfg, target, room, settings, attempt, 
       (Math.max(...connected.map((c) => c.lastReadyAt)) - Math.min(...connected.map((c) => c.firstStartAt))) /
       1000;
     const cpuConnect = server.cpuSeconds() - cpu0;
+    const connectProfiles = profileConnect
+      ? await saveProfiles(profilers, {
+          dir: RESULTS_DIR,
+          name: `${name}-${target.kind}-connect`,
+          attempt,
+          log,
+        })
+      : [];
     const rssAfterConnect = server.memory();
     const heapAfterConnect = {};
     for (const p of profilers) {
@@ -101,7 +111,7 @@ export async function runScenario({ name, cfg, target, room, settings, attempt, 
     const io1 = ioStallMicros();
     const wall1 = performance.now();
     const results = threads.map((t) => t.next("result"));
-    for (const p of profilers) await p.start();
+    if (!profileConnect) for (const p of profilers) await p.start();
     const churnPerSec = cfg.web ? settings.churnPerSec / threadCount : 0;
     for (const t of threads) {
       t.post({
@@ -127,9 +137,11 @@ export async function runScenario({ name, cfg, target, room, settings, attempt, 
       },
     );
     const cpu2 = server.cpuSeconds();
-    const profiles = profilers.length
-      ? await saveProfiles(profilers, { dir: RESULTS_DIR, name: `${name}-${target.kind}`, attempt, log })
-      : [];
+    const profiles = profileConnect
+      ? connectProfiles
+      : profilers.length
+        ? await saveProfiles(profilers, { dir: RESULTS_DIR, name: `${name}-${target.kind}`, attempt, log })
+        : [];
     const client2 = process.cpuUsage(client1);
     const machine2 = machineBusySeconds();
     const wait2 = server.runQueueWaitSeconds();

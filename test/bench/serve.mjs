@@ -1,6 +1,6 @@
 // The benchmark's server process for --server miniflare and --server start-worker (server.mjs spawns
 // it, so the load generator and the server never share a Node process). Argument: one JSON spec
-// {mode, port, persist, bundle, vars, controlPort?}. Stops on SIGTERM/SIGINT, or by itself after 30
+// {mode, port, directPort?, persist, bundle, vars, controlPort?}. Stops on SIGTERM/SIGINT, or by itself after 30
 // minutes.
 //
 // With `controlPort` (miniflare mode; the search scenario) it also listens there, on 127.0.0.1, for
@@ -34,6 +34,9 @@ if (spec.mode === "miniflare") {
   const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
   // The bundle is one ES module: its module rules (for unbundled sources) do not apply.
   delete workerOptions.modulesRules;
+  // The bench asks for no page: without the static assets' router in front (Miniflare's own worker,
+  // with its own compatibility flags), the direct socket below reaches the Worker itself.
+  delete workerOptions.assets;
   // Locally an Analytics Engine dataset drops every point; the bench counts them instead.
   if (workerOptions.analyticsEngineDatasets) delete workerOptions.analyticsEngineDatasets.METRICS;
   const mf = new Miniflare(
@@ -54,6 +57,10 @@ if (spec.mode === "miniflare") {
           modules: true,
           modulesRoot: spec.bundle,
           scriptPath: join(spec.bundle, "index.js"),
+          // The load reaches the Worker on its own socket, as a deployed Worker is reached: Miniflare's
+          // entry worker (which routes and proxies every request, and negotiates WebSocket compression
+          // with the client whatever the Worker's compatibility flags say) is not in front of it.
+          unsafeDirectSockets: spec.directPort ? [{ host: "127.0.0.1", port: spec.directPort }] : undefined,
           bindings: { ...workerOptions.bindings, ...spec.vars },
           serviceBindings: {
             ...workerOptions.serviceBindings,

@@ -68,6 +68,7 @@ function ensureClientBuild() {
 export async function startServer({ mode, vars, inspectorPort, controlPort, minify = true, log = () => {} }) {
   const dir = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
   let child;
+  let directPort = null;
   try {
     ensureClientBuild();
     log(`migrating local D1 in ${dir}`);
@@ -88,7 +89,19 @@ export async function startServer({ mode, vars, inspectorPort, controlPort, mini
         if (!minify) args.push("--minify=false");
         runSync(args, "wrangler deploy --dry-run");
       }
-      const spec = JSON.stringify({ mode, port, persist: dir, bundle, vars, inspectorPort, controlPort });
+      // Miniflare: the Worker also listens on a socket of its own (directPort), without Miniflare's
+      // entry worker in front; the load goes there, as it reaches a deployed Worker.
+      directPort = mode === "miniflare" ? await freePort() : null;
+      const spec = JSON.stringify({
+        mode,
+        port,
+        directPort,
+        persist: dir,
+        bundle,
+        vars,
+        inspectorPort,
+        controlPort,
+      });
       child = spawn(process.execPath, [SERVE, spec], {
         cwd: ROOT,
         env: QUIET_ENV,
@@ -98,7 +111,7 @@ export async function startServer({ mode, vars, inspectorPort, controlPort, mini
       throw new Error(`unknown --server ${mode} (miniflare, wrangler-dev, start-worker)`);
     }
     const output = captureOutput(child);
-    const url = `http://127.0.0.1:${port}`;
+    const url = `http://127.0.0.1:${directPort ?? port}`;
     const server = new ServedProcess({
       child,
       url,
@@ -110,6 +123,8 @@ export async function startServer({ mode, vars, inspectorPort, controlPort, mini
     server.persistDir = dir;
     // The seeding channel of serve.mjs (miniflare mode, when asked for): see there.
     server.controlUrl = controlPort ? `http://127.0.0.1:${controlPort}` : null;
+    // Miniflare's entry port: the METRICS sink answers there (metrics-sink.mjs).
+    server.entryUrl = `http://127.0.0.1:${port}`;
     try {
       await waitHealthy(child, url, output);
     } catch (err) {
