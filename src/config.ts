@@ -37,6 +37,8 @@ export interface Limits {
   /** Read positions, typing and presence reach the sockets once per this window (signals.ts). */
   receiptWindowMs: number;
   inboxNotifyWindowMs: number;
+  /** ...at least this long per active member (INBOX_NOTIFY_MS_PER_MEMBER): big groups notify less often. */
+  inboxNotifyMsPerMember: number;
   /** A notice an inbox did not take is sent again after this long, from the room's alarm. */
   inboxRetryMs: number;
   /** People listed in a conversation of the inbox listing and of inbox events (all are counted). */
@@ -142,6 +144,7 @@ type Vars = Pick<
   | "TYPING_THROTTLE_MS"
   | "RECEIPT_WINDOW_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
+  | "INBOX_NOTIFY_MS_PER_MEMBER"
   | "INBOX_RETRY_MS"
   | "INBOX_PARTICIPANTS"
   | "INBOX_BACKFILL_CONCURRENCY"
@@ -246,6 +249,7 @@ export function limitsFrom(env: Vars): Limits {
     typingThrottleMs: int(env.TYPING_THROTTLE_MS, 2000),
     receiptWindowMs: int(env.RECEIPT_WINDOW_MS, 250),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
+    inboxNotifyMsPerMember: int(env.INBOX_NOTIFY_MS_PER_MEMBER, 10),
     inboxRetryMs: int(env.INBOX_RETRY_MS, 2000, 1),
     inboxParticipants: int(env.INBOX_PARTICIPANTS, 10, 1),
     inboxBackfillConcurrency: int(env.INBOX_BACKFILL_CONCURRENCY, 8, 1),

@@ -62,8 +62,11 @@ interface Flags {
  * behind the others rather than holding them up.
  */
 export class AccountErasure {
-  /** The deletion time, once read: it never changes afterwards. */
-  private deletedAtMs: number | null = null;
+  /**
+   * The deletion time (null: none), once read: only `begin` writes it, so a live account's answer
+   * is kept too (every authenticated request and every notice a room sends asks for it).
+   */
+  private deletedAtMs: number | null | undefined = undefined;
   /** The step under way: the request's and the alarm's never run side by side. */
   private running: Promise<void> | null = null;
 
@@ -78,9 +81,9 @@ export class AccountErasure {
 
   /** When the user deleted their account (ms), or null while it exists. */
   deletedAt(): number | null {
-    if (this.deletedAtMs === null) {
+    if (this.deletedAtMs === undefined) {
       const value = this.flags.readFlag(DELETED_AT);
-      if (value !== null) this.deletedAtMs = Number(value);
+      this.deletedAtMs = value === null ? null : Number(value);
     }
     return this.deletedAtMs;
   }
@@ -93,6 +96,8 @@ export class AccountErasure {
    */
   begin(at: number, known: readonly string[]): boolean {
     if (this.deletedAt() !== null) return false;
+    // Read again after a failure: the flag may be stored even if what follows it was not.
+    this.deletedAtMs = undefined;
     this.flags.writeFlag(DELETED_AT, String(at));
     this.flags.writeFlag(PHASE, "directory");
     this.track(known);

@@ -15,6 +15,8 @@ export interface Inboxes {
 export interface NotifierSettings {
   /** INBOX_NOTIFY_WINDOW_MS: at most one notice per member per window. */
   windowMs: number;
+  /** INBOX_NOTIFY_MS_PER_MEMBER: the window is at least this long per active member. */
+  msPerMember: number;
   /** INBOX_RETRY_MS: a notice an inbox did not take is sent again after this long. */
   retryMs: number;
   /** REST_MIRROR_WAIT_MS: the longest a REST write waits for the caller's inbox. */
@@ -32,7 +34,7 @@ const NOTICE_VERSION = "inbox_notice_version";
  * inbox keeps only the newest.
  *
  * Activity is coalesced: at most one notice per room per window (INBOX_NOTIFY_WINDOW_MS, and at
- * least 2 ms per member for large groups), sent by the alarm. Who is due a notice is in storage (the
+ * least INBOX_NOTIFY_MS_PER_MEMBER per member for large groups), sent by the alarm. Who is due a notice is in storage (the
  * notify-all flag, the pending users) and leaves it only once their inbox took the notice: an inbox
  * that failed stays due and the alarm tries again after INBOX_RETRY_MS, with the state of then. An
  * eviction loses nothing; after a wake-up the due time is unknown and the pending notices go at once.
@@ -71,9 +73,11 @@ export class InboxNotifier {
     if (who === "all") this.markAll();
     // Readers ride with a notice to everyone that is due and not built yet: no row per reader.
     else if (!this.all || this.sending) this.markDue(who);
-    // A large group waits longer between notices: at least 2 ms per member, so a 500-member room
-    // makes at most one call per member per second however busy it is.
-    const window = Math.max(this.settings.windowMs, who === "all" ? 2 * this.state.activeCount : 0);
+    // A large group waits longer between notices (INBOX_NOTIFY_MS_PER_MEMBER, 10 ms per member by
+    // default), so a 500-member room makes at most one call per member per 5 s however busy it is:
+    // every notice is a call to each member's inbox, and a socket in the room shows the messages live.
+    const { windowMs, msPerMember } = this.settings;
+    const window = Math.max(windowMs, who === "all" ? msPerMember * this.state.activeCount : 0);
     this.wakeAt(this.now() + window);
   }
 

@@ -80,6 +80,7 @@ export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => v
     alarms,
     {
       windowMs: limits.inboxNotifyWindowMs,
+      msPerMember: limits.inboxNotifyMsPerMember,
       retryMs: limits.inboxRetryMs,
       restWaitMs: limits.restMirrorWaitMs,
     },
