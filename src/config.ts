@@ -39,6 +39,8 @@ export interface Limits {
   inboxNotifyWindowMs: number;
   /** ...at least this long per active member (INBOX_NOTIFY_MS_PER_MEMBER): big groups notify less often. */
   inboxNotifyMsPerMember: number;
+  /** An object sums its counters over this window and writes one data point per kind (METRICS_WINDOW_MS). */
+  metricsWindowMs: number;
   /** A notice an inbox did not take is sent again after this long, from the room's alarm. */
   inboxRetryMs: number;
   /** People listed in a conversation of the inbox listing and of inbox events (all are counted). */
@@ -145,6 +147,7 @@ type Vars = Pick<
   | "RECEIPT_WINDOW_MS"
   | "INBOX_NOTIFY_WINDOW_MS"
   | "INBOX_NOTIFY_MS_PER_MEMBER"
+  | "METRICS_WINDOW_MS"
   | "INBOX_RETRY_MS"
   | "INBOX_PARTICIPANTS"
   | "INBOX_BACKFILL_CONCURRENCY"
@@ -250,6 +253,7 @@ export function limitsFrom(env: Vars): Limits {
     receiptWindowMs: int(env.RECEIPT_WINDOW_MS, 250),
     inboxNotifyWindowMs: int(env.INBOX_NOTIFY_WINDOW_MS, 250),
     inboxNotifyMsPerMember: int(env.INBOX_NOTIFY_MS_PER_MEMBER, 10),
+    metricsWindowMs: int(env.METRICS_WINDOW_MS, 1000),
     inboxRetryMs: int(env.INBOX_RETRY_MS, 2000, 1),
     inboxParticipants: int(env.INBOX_PARTICIPANTS, 10, 1),
     inboxBackfillConcurrency: int(env.INBOX_BACKFILL_CONCURRENCY, 8, 1),

@@ -8,7 +8,8 @@
 export const EVENTS = {
   // One D1 batch (or single statement) sent by the product: doubles [statements, rows_written].
   d1Batch: "d1_batch",
-  // One write to a Durable Object's own SQLite storage: doubles [rows_written].
+  // Writes to a Durable Object's own SQLite storage, summed over the object's METRICS_WINDOW_MS:
+  // doubles [rows_written, transactions].
   storageWrite: "storage_write",
 };
 
@@ -53,8 +54,6 @@ export function writesPerMessage(before, after, messages) {
     d1StatementsPerMsg: seen(EVENTS.d1Batch) ? per(delta(before, after, EVENTS.d1Batch, 0)) : null,
     d1RowsPerMsg: seen(EVENTS.d1Batch) ? per(delta(before, after, EVENTS.d1Batch, 1)) : null,
     storageRowsPerMsg: seen(EVENTS.storageWrite) ? per(delta(before, after, EVENTS.storageWrite, 0)) : null,
-    storageWritesPerMsg: seen(EVENTS.storageWrite)
-      ? per(pointsDelta(before, after, EVENTS.storageWrite))
-      : null,
+    storageWritesPerMsg: seen(EVENTS.storageWrite) ? per(delta(before, after, EVENTS.storageWrite, 1)) : null,
   };
 }

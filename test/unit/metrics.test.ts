@@ -7,7 +7,7 @@ import { RoomStorage } from "../../src/durable/room/storage";
 import { RateWindow } from "../../src/durable/room/throttles";
 import { newId } from "../../src/ids";
 import { log } from "../../src/log";
-import { metricsFrom } from "../../src/observability/metrics";
+import { metricsFrom, windowedMetrics } from "../../src/observability/metrics";
 import { captureLogs } from "../helpers/logs";
 import { person, roomWith, withStorage } from "./support";
 
@@ -90,9 +90,38 @@ describe("write metrics", () => {
       commits.commit();
       await Promise.resolve();
       expect(points.map((p) => p.blobs)).toEqual([["storage_write", "room"]]);
-      // Three messages with their index entries, and the sender's read position.
+      // Three messages with their index entries, and the sender's read position; one transaction.
       expect(points[0]?.doubles?.[0]).toBeGreaterThanOrEqual(4);
+      expect(points[0]?.doubles?.[1]).toBe(1);
     });
+  });
+
+  it("sums an object's storage writes, messages and sockets over a window into one point per kind", async () => {
+    const { dataset, points } = recordingDataset();
+    const metrics = windowedMetrics(metricsFrom({ METRICS: dataset }), 10);
+    for (const rows of [3, 4, 5]) metrics.storageWrite("room", rows);
+    metrics.messages("c_one", 2);
+    metrics.messages("c_one", 5);
+    metrics.socket("room", "open");
+    metrics.socket("room", "open");
+    metrics.socket("room", "close");
+    metrics.d1Batch("history", "c_one", 2, []); // not summed: written at once
+    expect(points.map((p) => p.blobs?.[0])).toEqual(["d1_batch"]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const byKind = (kind: string) => points.filter((p) => p.blobs?.[0] === kind);
+    expect(byKind("storage_write").map((p) => p.doubles)).toEqual([[12, 3]]);
+    expect(byKind("message").map((p) => [p.doubles, p.indexes])).toEqual([[[7, 2], ["c_one"]]]);
+    expect(byKind("socket").map((p) => [p.blobs, p.doubles])).toEqual([
+      [["socket", "room", "open"], [2]],
+      [["socket", "room", "close"], [1]],
+    ]);
+    // The next window starts empty.
+    metrics.storageWrite("room", 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(byKind("storage_write").map((p) => p.doubles)).toEqual([
+      [12, 3],
+      [1, 1],
+    ]);
   });
 
   it("counts every warning and error that is logged as a failure point of its event, and nothing else", async () => {

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { accountDeleted } from "../../auth/account-state";
 import { limitsFrom } from "../../config";
-import { metricsFrom } from "../../observability/metrics";
+import { metricsFrom, windowedMetrics } from "../../observability/metrics";
 import { CloseCode } from "../../protocol/close-codes";
 import { type InboxEvent, PING, PONG } from "../../protocol/frames";
 import type { PushSubscriptionInput } from "../../protocol/push";
@@ -44,9 +44,10 @@ export class UserInbox extends DurableObject<Env> {
     super(ctx, env);
     migrateInbox(ctx.storage);
     const userId = ctx.id.name ?? "";
-    this.sockets = new SocketSet(ctx, (change) => metricsFrom(env).socket("inbox", change));
-    this.rows = new InboxRows(ctx.storage);
     const limits = limitsFrom(env);
+    const metrics = windowedMetrics(metricsFrom(env), limits.metricsWindowMs);
+    this.sockets = new SocketSet(ctx, (change) => metrics.socket("inbox", change));
+    this.rows = new InboxRows(ctx.storage);
     this.budgets = new Budgets(ctx.storage.sql, limits.userBudgets);
     this.alarms = new InboxAlarm(ctx.storage);
     this.profiles = new ProfileSync(

@@ -2,7 +2,7 @@ import { FileLinks } from "../../attachments/links";
 import { limitsFrom } from "../../config";
 import { mirrorHistory, mirrorMembership } from "../../db/mirror";
 import { shardDb } from "../../db/shards";
-import { metricsFrom } from "../../observability/metrics";
+import { metricsFrom, windowedMetrics } from "../../observability/metrics";
 import { SocketSet } from "../sockets";
 import { AlarmSchedule } from "./alarm";
 import { MemberErasure } from "./erasure";
@@ -33,7 +33,7 @@ import { webhookSettingsFrom } from "../../webhooks/settings";
  */
 export function roomParts(ctx: DurableObjectState, env: Env, onGroupDue: () => void) {
   const limits = limitsFrom(env);
-  const metrics = metricsFrom(env);
+  const metrics = windowedMetrics(metricsFrom(env), limits.metricsWindowMs);
   const store = new RoomStorage(ctx.storage, metrics);
   const links = new FileLinks(env.JWT_SECRET, limits.attachmentUrlTtlSeconds);
   const state = new RoomState(
