@@ -214,7 +214,11 @@ export class RoomStorage {
     );
   }
 
-  /** Inserts a group of messages with one statement (the batch travels as one JSON parameter). */
+  /**
+   * Inserts a group of messages with one statement: the batch travels as one JSON parameter, each
+   * message as the array of its INSERT_COLUMNS values (the single insert's own values, so both store
+   * the same; positions read faster than keys, and nested JSON is already text).
+   */
   insertMessages(messages: StoredMessage[]): void {
     if (messages.length === 1 && messages[0]) {
       this.insertMessage(messages[0]);
@@ -222,11 +226,10 @@ export class RoomStorage {
     }
     this.sql.exec(
       `INSERT INTO messages (${INSERT_COLUMNS})
-       SELECT value ->> 'seq', value ->> 'id', coalesce(value ->> 'senderId', ''), value ->> 'body',
-              value ->> 'clientId', value ->> 'createdAt', value ->> 'editedAt', value ->> 'deletedAt',
-              value ->> 'replyTo', value ->> 'reactions', value ->> 'attachments', value ->> '$.replyTo.id'
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+              value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
        FROM json_each(?)`,
-      JSON.stringify(messages),
+      JSON.stringify(messages.map(insertValues)),
     );
   }
 
