@@ -115,11 +115,11 @@ export class Allowances {
   }
 
   /**
-   * Asks the user's object for a lease; `needBytes` are the bytes of a message waiting for it.
-   * A refusal throws 429 only to a message that waits (`refuse`); a background ask leaves the
-   * refusal to the next message that finds the lease spent.
+   * Asks the user's object for a lease. For a message waiting for it (`forWaiter`, `needBytes` its
+   * bytes) the lease pays that message, and a refusal is that message's 429; a background ask pays
+   * nothing and leaves the refusal to the next message that finds the lease spent.
    */
-  private async refill(userId: string, needBytes: number, refuse: boolean): Promise<void> {
+  private async refill(userId: string, needBytes: number, forWaiter: boolean): Promise<void> {
     const asked = this.nextAsk(userId);
     let grant: LeaseGrant;
     try {
@@ -135,7 +135,7 @@ export class Allowances {
       return;
     }
     if (!grant.ok) {
-      if (!refuse) return;
+      if (!forWaiter) return;
       throw new ApiError("rate_limited", "Too many messages; slow down", {
         retryAfterSeconds: grant.retryAfterSeconds,
       });
@@ -144,7 +144,7 @@ export class Allowances {
     const now = this.now();
     const old = this.leases.get(userId);
     const left = old && old.expiresAt > now ? old : { messages: 0, bytes: 0 };
-    const paid = refuse ? 1 : 0;
+    const paid = forWaiter ? 1 : 0;
     this.leases.set(userId, {
       messages: left.messages + grant.messages - paid,
       bytes: Math.max(0, left.bytes + grant.bytes - needBytes),
