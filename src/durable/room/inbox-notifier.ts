@@ -34,10 +34,11 @@ const NOTICE_VERSION = "inbox_notice_version";
  * inbox keeps only the newest.
  *
  * Activity is coalesced: at most one notice per room per window (INBOX_NOTIFY_WINDOW_MS, and at
- * least INBOX_NOTIFY_MS_PER_MEMBER per member for large groups), sent by the alarm. Who is due a notice is in storage (the
- * notify-all flag, the pending users) and leaves it only once their inbox took the notice: an inbox
- * that failed stays due and the alarm tries again after INBOX_RETRY_MS, with the state of then. An
- * eviction loses nothing; after a wake-up the due time is unknown and the pending notices go at once.
+ * least INBOX_NOTIFY_MS_PER_MEMBER per member for large groups), sent by the alarm. Who is due a
+ * notice is in storage (the notify-all flag, the pending users) and leaves it only once their
+ * inbox took the notice: an inbox that failed stays due and the alarm tries again after
+ * INBOX_RETRY_MS, with the state of then. An eviction loses nothing; after a wake-up the due time
+ * is unknown and the pending notices go at once.
  */
 export class InboxNotifier {
   /** Every member is due a notice: the storage flag, mirrored here so the hot path does not read it. */
