@@ -215,20 +215,20 @@ export class Api {
       const token = this.token();
       if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
       xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
-      xhr.upload.onprogress = (e) => {
+      xhr.upload.addEventListener("progress", (e) => {
         if (e.lengthComputable) onProgress(e.loaded / e.total);
-      };
-      xhr.onerror = () => reject(offline());
-      xhr.onabort = () => reject(new ApiError(0, "network", "Cancelled"));
+      });
+      xhr.addEventListener("error", () => reject(offline()));
+      xhr.addEventListener("abort", () => reject(new ApiError(0, "network", "Cancelled")));
       // The answer parsed as JSON (null when it is not JSON: judged by the status).
       xhr.responseType = "json";
-      xhr.onload = () => {
+      xhr.addEventListener("load", () => {
         try {
           resolve(this.answer(xhr.status, xhr.response, AttachmentResponseSchema, true).attachment);
         } catch (err) {
           reject(err);
         }
-      };
+      });
       xhr.send(file);
     });
     return { done, abort: () => xhr.abort() };

@@ -80,6 +80,9 @@ const jsonBytes = (json: string | null): number => (json === null ? 0 : utf8Leng
 /** The brackets of the JSON arrays (each row counts its own comma). */
 const BRACKETS = 6;
 
+/** Rows already serialized as JSON, as one JSON array (null for none). */
+const jsonArray = (rows: string[]): string | null => (rows.length > 0 ? `[${rows.join(",")}]` : null);
+
 /**
  * Collects a history batch under a byte cap and a row cap. A row that alone is over the byte cap
  * still goes, alone (progress over the cap: the cap stays well under D1's 2 MB per string, and a
@@ -143,10 +146,9 @@ export class HistoryBatchBuilder {
   /** The batch, or null when nothing was added. */
   build(): HistoryBatch | null {
     if (this.rows === 0) return null;
-    const join = (rows: string[]) => (rows.length > 0 ? `[${rows.join(",")}]` : null);
-    const messagesJson = join(this.messages);
-    const readsJson = join(this.reads);
-    const reactionsJson = join(this.reactions);
+    const messagesJson = jsonArray(this.messages);
+    const readsJson = jsonArray(this.reads);
+    const reactionsJson = jsonArray(this.reactions);
     return {
       messagesJson,
       readsJson,

@@ -2,13 +2,15 @@ import { describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { api, registerUser } from "../helpers/api";
 
+/** A JSON value as a JWT part (base64url, no padding). */
+const b64 = (o: unknown) =>
+  btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+
 describe("token checks", () => {
   it("rejects missing, malformed, tampered, expired and alg:none tokens with 401", async () => {
     const a = await registerUser();
     const [h, p, s] = a.token.split(".");
     const payload = JSON.parse(atob(p!.replace(/-/g, "+").replace(/_/g, "/")));
-    const b64 = (o: unknown) =>
-      btoa(JSON.stringify(o)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
     const tampered = `${h}.${b64({ ...payload, sub: "u_someoneelse" })}.${s}`;
     const none = `${b64({ alg: "none", typ: "JWT" })}.${b64(payload)}.`;
     const expired = await new SignJWT({})

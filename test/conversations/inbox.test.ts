@@ -3,6 +3,11 @@ import { api, registerUser, sendMessage, startConversation } from "../helpers/ap
 import type { Conversation } from "../../src/protocol/models";
 import { inboxWhen } from "../helpers/inbox";
 
+/** The first conversation of the user's inbox listing. */
+const inboxOf = async (token: string) =>
+  (await api<{ conversations: Conversation[] }>("GET", "/api/conversations", { token })).body
+    .conversations[0]!;
+
 describe("inbox, read state and leaving", () => {
   it("moves unread counts with sends and reads, never backwards", async () => {
     const a = await registerUser();
@@ -11,9 +16,6 @@ describe("inbox, read state and leaving", () => {
     await sendMessage(a.token, conversation.id, "one");
     await sendMessage(a.token, conversation.id, "two");
     await sendMessage(a.token, conversation.id, "three");
-    const inboxOf = async (token: string) =>
-      (await api<{ conversations: Conversation[] }>("GET", "/api/conversations", { token })).body
-        .conversations[0]!;
     // A's sends reach B's inbox with the room's next notice; A's own inbox has them at once.
     await inboxWhen(b.token, (page) => page.conversations[0]?.lastSeq === 3);
     expect(await inboxOf(b.token)).toMatchObject({

@@ -22,6 +22,16 @@ import {
 
 export const name = "attachments: upload, progress, inline pictures, files, drop, paste, refusals";
 
+/** One PNG chunk: length, type, data and the CRC of type and data. */
+function chunk(type, data) {
+  const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
 /** A real PNG (RGB, 8 bits), drawn by `pixel(x, y)` → [r, g, b]. */
 function pngImage(width, height, pixel) {
   const rows = [];
@@ -30,14 +40,6 @@ function pngImage(width, height, pixel) {
     for (let x = 0; x < width; x++) row.set(pixel(x, y), 1 + x * 3);
     rows.push(row);
   }
-  const chunk = (type, data) => {
-    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -76,12 +78,12 @@ const row = (page, text) =>
 /** Dispatches a drop (or a paste) of files made in the page, as a person dragging them would. */
 function dispatchFiles(page, selector, kind, files) {
   return page.evaluate(
-    ({ selector, kind, files }) => {
+    ({ where, how, made }) => {
       const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
-      const target = document.querySelector(selector);
-      if (!target) throw new Error(`no ${selector}`);
-      if (kind === "paste") {
+      for (const f of made) dt.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+      const target = document.querySelector(where);
+      if (!target) throw new Error(`no ${where}`);
+      if (how === "paste") {
         target.dispatchEvent(
           new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }),
         );
@@ -91,7 +93,7 @@ function dispatchFiles(page, selector, kind, files) {
         target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       }
     },
-    { selector, kind, files: files.map((f) => ({ ...f, bytes: [...f.bytes] })) },
+    { where: selector, how: kind, made: files.map((f) => ({ ...f, bytes: [...f.bytes] })) },
   );
 }
 

@@ -70,12 +70,13 @@ export function expectErrorEvent(
   return e;
 }
 
+const readTables = (db: D1Database, tables: string[]) =>
+  db.batch(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
+
 /** Every row of every D1 table (the directory's, the default shard's): equal before and after means a request stored nothing. */
 export async function d1Snapshot(): Promise<string> {
-  const read = (db: D1Database, tables: string[]) =>
-    db.batch(tables.map((t) => db.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
-  const directory = await read(env.DB, ["users", "conversations", "participants"]);
-  const history = await read(shardDb(env, LEGACY_SHARD), ["messages", "read_positions"]);
+  const directory = await readTables(env.DB, ["users", "conversations", "participants"]);
+  const history = await readTables(shardDb(env, LEGACY_SHARD), ["messages", "read_positions"]);
   return JSON.stringify([...directory, ...history].map((r) => r.results));
 }
 

@@ -297,6 +297,10 @@ const ROUTES: BodyRoute[] = [
   },
 ];
 
+/** The reactions path of the editable message, for any emoji (encoded). */
+const reactionPath = (emoji: string) =>
+  `/api/conversations/${directId}/messages/${editable}/reactions/${q(emoji)}`;
+
 describe("REST bodies under fuzz", () => {
   for (const route of ROUTES) {
     it(`${route.name}: valid bodies work, every other body is a 4xx that changes nothing`, async () => {
@@ -459,8 +463,6 @@ describe("query and path parameters under fuzz", () => {
   });
 
   it("takes a reaction for one emoji or a short name in the path, and answers anything else 422", async () => {
-    const reactionPath = (emoji: string) =>
-      `/api/conversations/${directId}/messages/${editable}/reactions/${q(emoji)}`;
     const emoji = fc.oneof(
       hostileString,
       fc.constantFrom("👍", "👍🏽", "🇫🇷", "👨‍👩‍👧", "❤️", "+1", "a_b", "👍👍", "A", "😀\u0000", "x".repeat(33)),

@@ -51,9 +51,10 @@ function fileLink(f: Attachment): HTMLElement {
   );
 }
 
+const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes("Files") === true;
+
 /** Files dropped anywhere on `target` (the open conversation) go to `onFiles`; it is outlined meanwhile. */
 export function acceptDrops(target: HTMLElement, onFiles: (files: File[]) => void): void {
-  const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes("Files") === true;
   target.addEventListener("dragover", (e) => {
     if (!carriesFiles(e)) return;
     e.preventDefault();
