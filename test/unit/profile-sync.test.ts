@@ -19,6 +19,20 @@ function fakeDirectory(rooms: number) {
   return { ids, current, pushes, source };
 }
 
+/** The directory's source, except that a push to a room for which `refuses(id)` is true fails. */
+function refusingSource(
+  dir: ReturnType<typeof fakeDirectory>,
+  refuses: (id: string) => boolean,
+): ProfileSource {
+  return {
+    ...dir.source,
+    push: async (id, user, version) => {
+      if (refuses(id)) throw new Error("room refused");
+      await dir.source.push(id, user, version);
+    },
+  };
+}
+
 /** The alarm as a value the test reads: when the inbox asked to be woken. */
 function fakeAlarm() {
   let at: number | null = null;
@@ -117,19 +131,14 @@ describe("profile sync from the user's inbox", () => {
       expect(dir.pushes.map((p) => p.id)).toEqual(dir.ids);
     });
   });
+
   it("tries a room that refused the profile again after INBOX_RETRY_MS, until it takes it", async () => {
     await withStorage(async (storage) => {
       const dir = fakeDirectory(4);
       const clock = manualClock();
       const { alarm, fire } = fakeAlarm();
       let refusals = 2;
-      const source: ProfileSource = {
-        ...dir.source,
-        push: async (id, user, version) => {
-          if (id === "c_002" && refusals-- > 0) throw new Error("room restarting");
-          await dir.source.push(id, user, version);
-        },
-      };
+      const source = refusingSource(dir, (id) => id === "c_002" && refusals-- > 0);
       const sync = new ProfileSync(storage.kv, source, alarm, { batch: 3, retryMs: 1000 }, "u_1", clock.now);
       await sync.changed();
       const wakeUps: number[] = [];
@@ -150,16 +159,7 @@ describe("profile sync from the user's inbox", () => {
       const clock = manualClock();
       const { alarm, fire } = fakeAlarm();
       let tries = 0;
-      const source: ProfileSource = {
-        ...dir.source,
-        push: async (id, user, version) => {
-          if (id === "c_001") {
-            tries++;
-            throw new Error("room broken");
-          }
-          await dir.source.push(id, user, version);
-        },
-      };
+      const source = refusingSource(dir, (id) => id === "c_001" && ++tries > 0);
       const sync = new ProfileSync(storage.kv, source, alarm, { batch: 5, retryMs: 1000 }, "u_1", clock.now);
       await sync.changed();
       let runs = 0;

@@ -84,12 +84,13 @@ export class ProfileSync {
     if (this.kv.get(DIRTY) === true && !(await this.start())) return;
     const job = this.kv.get<Job>(JOB);
     if (!job) return;
-    const walking = job.cursor !== null;
+    const { cursor } = job;
+    const walking = cursor !== null;
     let ids: string[];
     let pending = job.pending ?? [];
-    if (job.cursor !== null) {
+    if (walking) {
       try {
-        ids = await this.source.rooms(job.cursor, this.settings.batch);
+        ids = await this.source.rooms(cursor, this.settings.batch);
       } catch (err) {
         await this.retry("rooms", err);
         return;
@@ -117,8 +118,8 @@ export class ProfileSync {
     const failed = [...(job.failed ?? []), ...refused];
     const more = walking ? ids.length === this.settings.batch : pending.length > 0;
     if (more) {
-      const cursor = walking ? (ids.at(-1) ?? job.cursor) : null;
-      this.kv.put(JOB, { ...job, cursor, failed, pending } satisfies Job);
+      const next = walking ? (ids.at(-1) ?? cursor) : null;
+      this.kv.put(JOB, { ...job, cursor: next, failed, pending } satisfies Job);
       await this.alarm.request(this.now());
       return;
     }
